@@ -1,0 +1,110 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Outgoing is one mail casemail has decided to send. It is rendered in full
+// when the decision is taken and queued in the store in the same transaction
+// as the case change, so a restart sends exactly what was decided.
+type Outgoing struct {
+	ID      uint64 `json:"id"`      // queue position, assigned by the store
+	Case    CaseID `json:"case"`    // empty for mail about no case (a refusal)
+	Purpose string `json:"purpose"` // template name: ack, refusal, notify_new, …
+
+	// FromName, when set, replaces the display name of the support address
+	// ("Alice via Acme Support"); the address itself is always the support's.
+	FromName   string    `json:"from_name,omitempty"`
+	To         []string  `json:"to"`
+	ReplyTo    string    `json:"reply_to,omitempty"`
+	Subject    string    `json:"subject"`
+	Text       string    `json:"text"`
+	MessageID  string    `json:"message_id"` // with angle brackets
+	InReplyTo  string    `json:"in_reply_to,omitempty"`
+	References []string  `json:"references,omitempty"`
+	Date       time.Time `json:"date"`
+	// AutoSubmitted marks mail casemail writes on its own (acknowledgements,
+	// refusals, reminders) with "Auto-Submitted: auto-replied".
+	AutoSubmitted bool          `json:"auto_submitted"`
+	Attachments   []OutAttached `json:"attachments,omitempty"`
+
+	// Delivery bookkeeping, kept by the outbox.
+	Attempts  int       `json:"attempts"`
+	NextTry   time.Time `json:"next_try"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// OutAttached is a file relayed with an outgoing mail.
+type OutAttached struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
+}
+
+// Sender delivers outgoing mail. Implementations keep one connection open
+// between calls and reconnect when it breaks.
+type Sender interface {
+	// Send hands one mail to the mail server. An error wrapping
+	// ErrPermanent means retrying cannot help (the server refused the mail
+	// for good); any other error is retried later.
+	Send(ctx context.Context, m *Outgoing) error
+	Close() error
+}
+
+// ErrPermanent marks a delivery failure that retrying cannot mend.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// Renderer turns a template name, a language and data into a subject and a
+// text body. Every mail casemail writes comes from it.
+type Renderer interface {
+	Render(name, lang string, data *MailData) (subject, body string, err error)
+}
+
+// Template names, one per kind of mail casemail writes.
+const (
+	TmplAck         = "ack"          // new case acknowledged, to the contact
+	TmplRefusal     = "refusal"      // sender may not open or join a case
+	TmplNotifyNew   = "notify_new"   // new case, to [agents] notify
+	TmplNotifyReply = "notify_reply" // customer reply, to [agents] notify
+	TmplAgentReply  = "agent_reply"  // an agent's answer, to the contact
+	TmplAgentHelp   = "agent_help"   // unknown #command, to the agent
+	TmplAgentError  = "agent_error"  // a command that could not be applied
+)
+
+// Refusal reasons, for MailData.Reason.
+const (
+	ReasonUnknownSender  = "unknown_sender"  // not a contact of any account
+	ReasonNotInAccount   = "not_in_account"  // named an account they are not a contact of
+	ReasonNotParticipant = "not_participant" // wrote to a case of another account
+)
+
+// MailData is what templates see. Fields that do not apply are zero.
+type MailData struct {
+	Case    *Case    // the case the mail is about; nil for refusals
+	Account *Account // the case's account
+	Support string   // the support address, e.g. support@example.com
+	Sender  string   // address of the mail being answered
+	Subject string   // subject of the mail being answered
+	Text    string   // text being relayed or forwarded
+	Reason  string   // refusal reason (Reason* constants)
+
+	Problems          []Problem // required fields missing or invalid
+	Engines           []string  // the account's engines, when engine is a problem
+	SeverityLowered   bool      // the requested severity was above the plan's
+	RequestedSeverity int
+	Due               string // first-response target, formatted with its zone
+	Target            string // first-response target as configured ("4bh")
+	ReopenedFrom      CaseID // set when a reply to a closed case opened this one
+	AgentName         string // the answering agent's display name
+	Commands          []string
+	Error             string // why an agent command could not be applied
+}
+
+// Problem names a required field that is missing or invalid.
+type Problem struct {
+	Field  string // account, engine, nature, severity
+	Reason string // missing, invalid, not_allowed
+	Value  string // the value given, when invalid
+}
