@@ -148,6 +148,9 @@ var dueCases = []struct {
 	{"gap", "2026-03-08T00:00:00-08:00", "1bh", "2026-03-08T04:00:00-07:00", "02:30 does not exist on Mar 8: opens at the jump, 03:00 PDT, + 1h"},
 	{"gap", "2026-03-07T17:30:00-08:00", "2bh", "2026-03-08T04:30:00-07:00", "Sat 0.5h, Sun opens 03:00 PDT + 1.5h"},
 	{"gap", "2026-03-09T02:00:00-07:00", "1bh", "2026-03-09T03:30:00-07:00", "the day after, 02:30 exists again"},
+	{"gap", "2026-03-08T01:00:00-08:00", "1bd", "2026-03-09T02:30:00-07:00", "clock starts at Sunday's opening (03:00 PDT, the jump): position = opening, Mon 02:30"},
+	{"gap", "2026-03-07T02:30:00-08:00", "1bd", "2026-03-08T03:00:00-07:00", "Sat at opening: Sun's opening, 02:30 skipped, so 03:00 PDT"},
+	{"gap", "2026-03-07T10:00:00-08:00", "1bd", "2026-03-08T10:00:00-07:00", "Sat 10:00 -> Sun 10:00 local"},
 	{"twice", "2026-11-01T00:00:00-07:00", "1bh", "2026-11-01T01:30:00-08:00", "01:30 occurs twice: opens at the first (PDT); 1h later is 01:30 PST"},
 	{"twice", "2026-11-01T01:30:00-07:00", "11bh", "2026-11-01T11:30:00-08:00", "hours containing the change are real time: 10.5h on the wall + 1h"},
 	// UTC, empty time zone.
