@@ -42,8 +42,8 @@ import (
 // Spec is a calendar as written in the config file ([calendars.NAME]).
 type Spec struct {
 	TimeZone string   // IANA zone, e.g. "America/Los_Angeles"; empty means UTC
-	Weekdays []string // "mon".."sun"; empty means mon–fri
-	Hours    string   // "08:00-18:00"; required unless Always
+	Weekdays []string // "mon".."sun" (any case); empty means mon–fri
+	Hours    string   // "08:00-18:00" (local wall clock; "24:00" may close); required unless Always
 	Holidays []string // "2026-12-25": whole local days closed
 	Always   bool     // 24x7: ignores weekdays, hours and holidays
 }

@@ -30,7 +30,7 @@ func (c *Calendar) Due(arrival time.Time, t Target) time.Time {
 //
 // At(…, 0) is the clock start (arrival for h), At(…, 1) is Due. Fractions
 // above 1 extend the count past Due the same way (1.5 = 150 %); negative
-// fractions and NaN count as 0. A count that runs out exactly at a closing
+// fractions and NaN count as 0, fractions above 100 as 100. A count that runs out exactly at a closing
 // time gives that closing time.
 func (c *Calendar) At(arrival time.Time, t Target, fraction float64) time.Time {
 	if fraction == 1 {
@@ -39,6 +39,7 @@ func (c *Calendar) At(arrival time.Time, t Target, fraction float64) time.Time {
 	if !(fraction > 0) { // also NaN
 		fraction = 0
 	}
+	fraction = min(fraction, 100)
 	part := func(d time.Duration) time.Duration {
 		f := math.Round(fraction * float64(d))
 		if f >= math.MaxInt64 {
