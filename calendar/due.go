@@ -30,8 +30,8 @@ func (c *Calendar) Due(arrival time.Time, t Target) time.Time {
 //
 // At(…, 0) is the clock start (arrival for h), At(…, 1) is Due. Fractions
 // above 1 extend the count past Due the same way (1.5 = 150 %); negative
-// fractions and NaN count as 0, fractions above 100 as 100. A count that runs out exactly at a closing
-// time gives that closing time.
+// fractions and NaN count as 0, fractions above 100 as 100. A count that runs
+// out exactly at a closing time gives that closing time.
 func (c *Calendar) At(arrival time.Time, t Target, fraction float64) time.Time {
 	if fraction == 1 {
 		return c.Due(arrival, t)
