@@ -1,0 +1,257 @@
+package mailparse
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// NewText returns the part of a reply's text that its author wrote: without
+// quoted lines, quoted history (Gmail/Thunderbird/Apple attributions, Outlook
+// header blocks, "Original Message" and forward separators) and signature.
+// Text between quoted blocks (inline answers, bottom-posting) is kept.
+func NewText(text string) string {
+	return authorText(text, true)
+}
+
+// authorText keeps the author's lines of text; dropSig also drops the signature
+// and mobile "Sent from" lines.
+func authorText(text string, dropSig bool) string {
+	lines := splitLines(text)
+	out := make([]string, 0, len(lines))
+lines:
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		t := trimSpace(l)
+		if t == "" {
+			out = append(out, "")
+			continue
+		}
+		if t[0] == '>' {
+			continue
+		}
+		if dropSig {
+			if l == "-- " || l == "--" || l == "-- \u00a0" {
+				break
+			}
+			if isMobileSignature(t) {
+				continue
+			}
+		}
+		if isHistorySeparator(t) || isOutlookBlock(lines, i) {
+			break
+		}
+		if n, strong := attribution(lines, i); n > 0 {
+			j := i + n
+			for j < len(lines) && trimSpace(lines[j]) == "" {
+				j++
+			}
+			if j < len(lines) && strings.HasPrefix(trimSpace(lines[j]), ">") {
+				i += n - 1 // drop the attribution, the quoted lines go one by one
+				continue lines
+			}
+			if strong {
+				break // history that is not quoted: the rest is history
+			}
+		}
+		out = append(out, l)
+	}
+	// Drop separator lines ("____", "----") left at the end by a cut.
+	for len(out) > 0 {
+		t := trimSpace(out[len(out)-1])
+		if t == "" || (len(t) >= 5 && strings.Trim(t, "_-=*") == "") {
+			out = out[:len(out)-1]
+			continue
+		}
+		break
+	}
+	return joinLines(out)
+}
+
+// splitLines splits on \n, \r\n and lone \r.
+func splitLines(s string) []string {
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		s = strings.ReplaceAll(s, "\r", "\n")
+	}
+	return strings.Split(s, "\n")
+}
+
+// joinLines joins lines with \n, trims blank lines at both ends, trailing
+// white space on each line, and collapses 3 or more blank lines to 2.
+func joinLines(lines []string) string {
+	var b strings.Builder
+	blank := 0
+	started := false
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t\u00a0\u202f\r")
+		if l == "" {
+			blank++
+			continue
+		}
+		if started {
+			b.WriteByte('\n')
+			for n := min(blank, 2); n > 0; n-- {
+				b.WriteByte('\n')
+			}
+		}
+		blank = 0
+		started = true
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// trimSpace trims spaces, tabs, no-break and narrow no-break spaces.
+func trimSpace(s string) string {
+	return strings.Trim(s, " \t\u00a0\u202f\r\f\v")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+var attributionStarts = []string{"on ", "le ", "am ", "el ", "il ", "op ", "em ", "den ", "w dniu "}
+
+var attributionEnds = []string{
+	"wrote", "a écrit", "a ecrit", "a écrit\u00a0", "schrieb", "escribió", "ha scritto", "escreveu", "schreef", "skrev", "napisał",
+}
+
+// endsAttribution reports whether t ends like "… wrote:" / "… a écrit :".
+func endsAttribution(t string) bool {
+	if !strings.HasSuffix(t, ":") {
+		return false
+	}
+	s := trimSpace(t[:len(t)-1])
+	for _, e := range attributionEnds {
+		if hasSuffixFold(s, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func startsAttribution(t string) bool {
+	for _, p := range attributionStarts {
+		if hasPrefixFold(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// attribution reports whether lines[i] starts a reply attribution and how many
+// lines it takes (1 or 2: Gmail wraps long ones). strong means it has the
+// "On <date> … wrote:" shape, weak only the "… wrote:" end.
+func attribution(lines []string, i int) (n int, strong bool) {
+	t := trimSpace(lines[i])
+	if len(t) > 400 {
+		return 0, false
+	}
+	start := startsAttribution(t)
+	if endsAttribution(t) {
+		return 1, start
+	}
+	if start && i+1 < len(lines) {
+		next := trimSpace(lines[i+1])
+		if len(next) < 300 && next != "" && next[0] != '>' && endsAttribution(next) {
+			return 2, true
+		}
+	}
+	return 0, false
+}
+
+var historySeparators = []string{
+	"original message", "message d'origine", "message d’origine", "forwarded message", "message transféré",
+	"message transfere", "message original", "mensaje original", "ursprüngliche nachricht", "messaggio originale",
+	"weitergeleitete nachricht", "mensagem original", "messaggio inoltrato", "mensaje reenviado",
+}
+
+// isHistorySeparator recognises "-----Original Message-----" and friends,
+// "Begin forwarded message:" and "Début du message réexpédié :".
+func isHistorySeparator(t string) bool {
+	if len(t) > 120 {
+		return false
+	}
+	if t[0] == '-' || t[0] == '_' || t[0] == '=' || t[0] == '*' {
+		core := strings.Trim(t, "-_=* \t\u00a0")
+		for _, s := range historySeparators {
+			if strings.EqualFold(core, s) {
+				return true
+			}
+		}
+		return false
+	}
+	return hasPrefixFold(t, "begin forwarded message") || hasPrefixFold(t, "début du message réexpédié") ||
+		hasPrefixFold(t, "debut du message reexpedie")
+}
+
+// isOutlookBlock recognises the header block Outlook puts above history:
+// "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …".
+func isOutlookBlock(lines []string, i int) bool {
+	label, _, ok := splitLabel(trimSpace(lines[i]))
+	if !ok {
+		return false
+	}
+	switch label {
+	case "from", "de", "von", "da", "van", "från", "fra":
+	default:
+		return false
+	}
+	var subject, other bool
+	for j := i + 1; j < len(lines) && j <= i+10; j++ {
+		l, _, ok := splitLabel(trimSpace(lines[j]))
+		if !ok {
+			continue
+		}
+		switch l {
+		case "subject", "objet", "betreff", "oggetto", "asunto", "onderwerp", "ämne", "assunto":
+			subject = true
+		case "sent", "date", "envoyé", "envoye", "to", "à", "a", "cc", "gesendet", "an", "datum", "inviato", "enviado", "verzonden", "aan", "skickat", "till", "para":
+			other = true
+		}
+	}
+	return subject && other
+}
+
+// splitLabel splits "Label: value" (a space, no-break space or narrow no-break
+// space may stand before the colon; bold markers around the label are ignored)
+// and returns the label lower-cased.
+func splitLabel(t string) (label, value string, ok bool) {
+	i := strings.IndexByte(t, ':')
+	if i <= 0 || i > 48 {
+		return "", "", false
+	}
+	l := strings.Trim(t[:i], " \t\u00a0\u202f*_")
+	if l == "" || !utf8.ValidString(l) {
+		return "", "", false
+	}
+	for j := 0; j < len(l); j++ {
+		if c := l[j]; c == '>' || c == '<' || c == '/' || c == '@' {
+			return "", "", false
+		}
+	}
+	v := strings.TrimLeft(t[i+1:], "*_")
+	return strings.ToLower(l), trimSpace(v), true
+}
+
+var mobileSignatures = []string{
+	"sent from my ", "sent from outlook", "sent from mail for windows", "sent from yahoo mail", "sent from proton mail",
+	"get outlook for ", "envoyé de mon ", "envoye de mon ", "envoyé depuis ", "envoye depuis ",
+	"envoyé à partir de ", "obtenir outlook pour ", "télécharger outlook pour ",
+}
+
+func isMobileSignature(t string) bool {
+	if len(t) > 80 {
+		return false
+	}
+	for _, s := range mobileSignatures {
+		if hasPrefixFold(t, s) {
+			return true
+		}
+	}
+	return false
+}
