@@ -1,0 +1,219 @@
+package intake
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"casemail/mailparse"
+)
+
+// maxNature bounds the nature taken from a mail's subject and first paragraph.
+const maxNature = 500
+
+// newCase opens a case for a mail that belongs to none, if its sender may;
+// related is the closed case a reply was addressed to, if any.
+func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
+	m := in.Msg
+	sender := m.From.Addr
+	dir := d.opts.Directory()
+	text := mailparse.NewText(m.Text)
+	fields := mailparse.ExtractFields(m.Text)
+	lang := d.language(tx, sender, m)
+
+	accounts := dir.AccountsOf(sender)
+	if len(accounts) == 0 {
+		return d.refuse(tx, in, r, ReasonUnknownSender, lang, "sender is not a technical contact of any account")
+	}
+	var acct *Account
+	var problems []Problem
+	switch {
+	case fields.Account != "":
+		acct = dir.Account(fields.Account)
+		if acct == nil || !dir.IsContactOf(sender, acct.Email) {
+			return d.refuse(tx, in, r, ReasonNotInAccount, lang,
+				fmt.Sprintf("sender is not a contact of the account named (%s)", fields.Account))
+		}
+	case len(accounts) == 1:
+		acct = accounts[0]
+	default:
+		problems = append(problems, Problem{Field: "account", Reason: "missing"})
+	}
+
+	c := &Case{
+		State:       StateOpen,
+		Contact:     sender,
+		Language:    lang,
+		Environment: fields.Environment,
+		CreatedAt:   in.Arrived.UTC(),
+		Subject:     m.Subject,
+		Related:     []CaseID{},
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = d.now()
+	}
+	data := &MailData{Support: d.supportAddr, Sender: sender, Subject: m.Subject}
+
+	// Engine: named and valid, or inferred when the account has only one.
+	if acct != nil {
+		c.Account = acct.Email
+		data.Account = acct
+		switch e, ok := acct.HasEngine(fields.Engine); {
+		case fields.Engine != "" && ok:
+			c.Engine = e
+		case fields.Engine != "":
+			problems = append(problems, Problem{Field: "engine", Reason: "invalid", Value: fields.Engine})
+		case len(acct.Engines) == 1:
+			c.Engine = acct.Engines[0]
+		default:
+			problems = append(problems, Problem{Field: "engine", Reason: "missing"})
+		}
+		if c.Engine == "" {
+			data.Engines = acct.Engines
+		}
+	}
+
+	// Severity: defaulted, and lowered to what the plan allows.
+	c.Severity = fields.Severity
+	if c.Severity == 0 {
+		c.Severity = DefaultSeverity
+		if fields.SeverityRaw != "" {
+			problems = append(problems, Problem{Field: "severity", Reason: "invalid", Value: fields.SeverityRaw})
+		}
+	}
+	plan := d.plan(acct)
+	if plan != nil {
+		if s, lowered := plan.Clamp(c.Severity); lowered {
+			data.SeverityLowered, data.RequestedSeverity = true, c.Severity
+			c.Severity = s
+		}
+	}
+
+	c.Nature = fields.Nature
+	if c.Nature == "" {
+		c.Nature = defaultNature(m.Subject, text)
+	}
+	if c.Nature == "" {
+		problems = append(problems, Problem{Field: "nature", Reason: "missing"})
+	}
+	d.setDue(c, plan, data)
+
+	n, err := tx.NextCaseNumber()
+	if err != nil {
+		return err
+	}
+	c.ID = FormatCaseID(d.opts.IDPrefix, n)
+	if related != nil {
+		c.Related = append(c.Related, related.ID)
+		data.ReopenedFrom = related.ID
+	}
+	data.Case, data.Problems = c, problems
+
+	if err := d.record(tx, c, in, Message{Direction: In, Kind: KindCustomer, Text: text}); err != nil {
+		return err
+	}
+	r.Outcome, r.Case = OutcomeCaseCreated, c.ID
+	r.Reason = caseReason(c, acct, problems, data.SeverityLowered)
+
+	if d.allowAuto(tx, sender, c.ID) {
+		if err := d.send(tx, c, r, TmplAck, lang, data, &Outgoing{
+			To: []string{sender}, InReplyTo: m.MessageID, AutoSubmitted: true,
+		}, true); err != nil {
+			return err
+		}
+	} else {
+		r.Reason += "; acknowledgement withheld by the rate limit"
+	}
+	data.Text = text
+	if err := d.notify(tx, c, r, TmplNotifyNew, data); err != nil {
+		return err
+	}
+	return tx.PutCase(c)
+}
+
+// plan returns the account's plan, or nil.
+func (d *Desk) plan(a *Account) *Plan {
+	if a == nil {
+		return nil
+	}
+	return d.opts.Plans[a.Plan]
+}
+
+// setDue computes the first-response due time from the plan.
+func (d *Desk) setDue(c *Case, plan *Plan, data *MailData) {
+	c.FirstResponseDue = nil
+	if plan == nil || plan.Calendar == nil {
+		return
+	}
+	target, ok := plan.FirstResponse[c.Severity]
+	if !ok {
+		return
+	}
+	due := plan.Calendar.Due(c.CreatedAt, target).UTC()
+	c.FirstResponseDue = &due
+	data.Target = target.String()
+	data.Due = formatDue(due, plan)
+}
+
+// formatDue shows a due time in the plan's zone, naming the zone.
+func formatDue(t time.Time, plan *Plan) string {
+	loc := plan.Calendar.Location()
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") + " (" + loc.String() + ")"
+}
+
+// defaultNature is the subject and the first paragraph of the text.
+func defaultNature(subject, text string) string {
+	para := strings.TrimSpace(text)
+	if i := strings.Index(para, "\n\n"); i >= 0 {
+		para = para[:i]
+	}
+	para = strings.Join(strings.Fields(para), " ")
+	n := strings.TrimSpace(mailparse.StripPrefixes(subject))
+	switch {
+	case n == "":
+		n = para
+	case para != "":
+		n += ": " + para
+	}
+	return truncate(n, maxNature)
+}
+
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
+
+func caseReason(c *Case, acct *Account, problems []Problem, lowered bool) string {
+	var b strings.Builder
+	if acct != nil {
+		fmt.Fprintf(&b, "contact of %s", acct.Email)
+	} else {
+		b.WriteString("contact of several accounts, none named")
+	}
+	fmt.Fprintf(&b, "; engine %q, severity %d", c.Engine, c.Severity)
+	if lowered {
+		b.WriteString(" (lowered to the plan's)")
+	}
+	for _, p := range problems {
+		fmt.Fprintf(&b, "; %s %s", p.Field, p.Reason)
+		if p.Value != "" {
+			fmt.Fprintf(&b, " (%q)", p.Value)
+		}
+	}
+	return b.String()
+}
+
+// language picks the language to answer in: the one the contact wrote in
+// before, else the one detected in this mail.
+func (d *Desk) language(tx Tx, sender string, m *mailparse.Message) string {
+	lang := mailparse.DetectLanguage(m.Text, m.ContentLanguage)
+	_ = tx.SetContactLanguage(sender, lang)
+	return lang
+}

@@ -1,0 +1,399 @@
+// Package store keeps casemail's state in one bbolt file: cases and their
+// conversations, the Message-ID index, processed-mail records, the outbox,
+// rate-limit events and the mailbox position.
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"casemail/intake"
+)
+
+// SchemaVersion is the layout this code writes; older stores are migrated
+// at Open.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketCases     = []byte("cases")
+	bucketMessages  = []byte("messages")
+	bucketMsgIDs    = []byte("message_ids")
+	bucketSeen      = []byte("seen")
+	bucketOutbox    = []byte("outbox")
+	bucketHits      = []byte("hits")
+	bucketMailboxes = []byte("mailboxes")
+	bucketLanguages = []byte("languages")
+
+	allBuckets = [][]byte{bucketMeta, bucketCases, bucketMessages, bucketMsgIDs,
+		bucketSeen, bucketOutbox, bucketHits, bucketMailboxes, bucketLanguages}
+
+	keySchema  = []byte("schema")
+	keyCaseSeq = []byte("case_seq")
+)
+
+// ErrLocked means another process holds the store open for writing.
+var ErrLocked = errors.New("store is in use by another process (is casemail run active?)")
+
+// DB is an open store.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Options for Open.
+type Options struct {
+	ReadOnly bool
+	// Timeout to wait for the file lock; 0 means 1 s.
+	Timeout time.Duration
+	// NoSync skips fsync on commit: for benchmarks and throw-away stores only.
+	NoSync bool
+}
+
+// Open opens or creates the store at path.
+func Open(path string, opts *Options) (*DB, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        timeout,
+		ReadOnly:       opts.ReadOnly,
+		NoSync:         opts.NoSync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("store %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	db := &DB{bolt: b, path: path}
+	if !opts.ReadOnly {
+		if err := db.init(); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get(keySchema)
+		if v == nil {
+			return meta.Put(keySchema, u64(SchemaVersion))
+		}
+		if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
+			return fmt.Errorf("schema version %d is newer than this casemail (%d): upgrade casemail", got, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// Path is the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the store.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Update runs fn in a read-write transaction, committed when fn returns nil.
+func (db *DB) Update(fn func(intake.Tx) error) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error { return fn(&txn{tx}) })
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(fn func(intake.Tx) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&txn{tx}) })
+}
+
+// Backup writes a consistent copy of the store to w while it stays in use.
+func (db *DB) Backup(w interface{ Write([]byte) (int, error) }) (int64, error) {
+	var n int64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// Check runs bbolt's consistency check.
+func (db *DB) Check() error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+type txn struct{ tx *bolt.Tx }
+
+var _ intake.Tx = (*txn)(nil)
+var _ intake.Store = (*DB)(nil)
+
+func (t *txn) b(name []byte) *bolt.Bucket {
+	b := t.tx.Bucket(name)
+	if b == nil {
+		// Only a read-only open of a store never written can get here.
+		return nil
+	}
+	return b
+}
+
+func (t *txn) NextCaseNumber() (uint64, error) {
+	meta := t.b(bucketMeta)
+	next := uint64(intake.FirstCaseNumber)
+	if v := meta.Get(keyCaseSeq); v != nil {
+		next = binary.BigEndian.Uint64(v) + 1
+	}
+	return next, meta.Put(keyCaseSeq, u64(next))
+}
+
+func (t *txn) Case(id intake.CaseID) (*intake.Case, error) {
+	b := t.b(bucketCases)
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	c := new(intake.Case)
+	if err := json.Unmarshal(v, c); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, err)
+	}
+	return c, nil
+}
+
+func (t *txn) PutCase(c *intake.Case) error {
+	msgs := c.Messages
+	c.Messages = nil
+	v, err := json.Marshal(c)
+	c.Messages = msgs
+	if err != nil {
+		return fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	return t.b(bucketCases).Put([]byte(c.ID), v)
+}
+
+func (t *txn) ForEachCase(fn func(*intake.Case) error) error {
+	b := t.b(bucketCases)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		c := new(intake.Case)
+		if err := json.Unmarshal(v, c); err != nil {
+			return fmt.Errorf("case %s: %w", k, err)
+		}
+		return fn(c)
+	})
+}
+
+// messageKey is the case ID, a NUL, and the message's position.
+func messageKey(id intake.CaseID, seq uint64) []byte {
+	k := make([]byte, 0, len(id)+9)
+	k = append(k, id...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
+	b := t.b(bucketMessages)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("case %s message: %w", id, err)
+	}
+	return b.Put(messageKey(id, seq), v)
+}
+
+func (t *txn) Messages(id intake.CaseID) ([]intake.Message, error) {
+	b := t.b(bucketMessages)
+	if b == nil {
+		return nil, nil
+	}
+	prefix := append([]byte(id), 0)
+	var out []intake.Message
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var m intake.Message
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil, fmt.Errorf("case %s message: %w", id, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (t *txn) CaseOfMessage(messageID string) (intake.CaseID, error) {
+	b := t.b(bucketMsgIDs)
+	if b == nil || messageID == "" {
+		return "", nil
+	}
+	return intake.CaseID(b.Get([]byte(messageID))), nil
+}
+
+func (t *txn) IndexMessage(messageID string, id intake.CaseID) error {
+	if messageID == "" {
+		return nil
+	}
+	return t.b(bucketMsgIDs).Put([]byte(messageID), []byte(id))
+}
+
+func (t *txn) Seen(key string) (*intake.SeenMail, error) {
+	return getJSON[intake.SeenMail](t.b(bucketSeen), key)
+}
+
+func (t *txn) MarkSeen(key string, s *intake.SeenMail) error {
+	return putJSON(t.b(bucketSeen), key, s)
+}
+
+func (t *txn) Enqueue(m *intake.Outgoing) error {
+	b := t.b(bucketOutbox)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	m.ID = seq
+	return t.UpdateOutgoing(m)
+}
+
+func (t *txn) Outbox(limit int) ([]*intake.Outgoing, error) {
+	b := t.b(bucketOutbox)
+	if b == nil {
+		return nil, nil
+	}
+	var out []*intake.Outgoing
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		m := new(intake.Outgoing)
+		if err := json.Unmarshal(v, m); err != nil {
+			return nil, fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		out = append(out, m)
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (t *txn) UpdateOutgoing(m *intake.Outgoing) error {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("outbox entry %d: %w", m.ID, err)
+	}
+	return t.b(bucketOutbox).Put(u64(m.ID), v)
+}
+
+func (t *txn) DeleteOutgoing(id uint64) error {
+	return t.b(bucketOutbox).Delete(u64(id))
+}
+
+func (t *txn) Hits(key string, since time.Time) (int, error) {
+	b := t.b(bucketHits)
+	ts, err := getJSON[[]int64](b, key)
+	if err != nil || ts == nil {
+		return 0, err
+	}
+	kept := (*ts)[:0]
+	for _, x := range *ts {
+		if x >= since.UnixNano() {
+			kept = append(kept, x)
+		}
+	}
+	if len(kept) != len(*ts) && t.tx.Writable() {
+		if err := putJSON(b, key, kept); err != nil {
+			return 0, err
+		}
+	}
+	return len(kept), nil
+}
+
+func (t *txn) Hit(key string, at time.Time) error {
+	b := t.b(bucketHits)
+	ts, err := getJSON[[]int64](b, key)
+	if err != nil {
+		return err
+	}
+	var list []int64
+	if ts != nil {
+		list = *ts
+	}
+	return putJSON(b, key, append(list, at.UnixNano()))
+}
+
+func (t *txn) Mailbox(folder string) (*intake.MailboxState, error) {
+	return getJSON[intake.MailboxState](t.b(bucketMailboxes), folder)
+}
+
+func (t *txn) PutMailbox(folder string, st *intake.MailboxState) error {
+	return putJSON(t.b(bucketMailboxes), folder, st)
+}
+
+func (t *txn) ContactLanguage(addr string) (string, error) {
+	b := t.b(bucketLanguages)
+	if b == nil {
+		return "", nil
+	}
+	return string(b.Get([]byte(addr))), nil
+}
+
+func (t *txn) SetContactLanguage(addr, lang string) error {
+	return t.b(bucketLanguages).Put([]byte(addr), []byte(lang))
+}
+
+func getJSON[T any](b *bolt.Bucket, key string) (*T, error) {
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get([]byte(key))
+	if v == nil {
+		return nil, nil
+	}
+	out := new(T)
+	if err := json.Unmarshal(v, out); err != nil {
+		return nil, fmt.Errorf("record %q: %w", key, err)
+	}
+	return out, nil
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("record %q: %w", key, err)
+	}
+	return b.Put([]byte(key), data)
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
