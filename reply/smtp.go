@@ -1,0 +1,377 @@
+package reply
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"casemail/intake"
+)
+
+// TLS modes for Options.TLS.
+const (
+	TLSImplicit = "implicit" // TLS from the first byte (port 465)
+	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS (port 587); required
+	TLSNone     = "none"     // no TLS: loopback hosts only
+)
+
+// DefaultTimeout bounds each SMTP operation: a dial with its greeting, TLS
+// and authentication, or the sending of one mail.
+const DefaultTimeout = 30 * time.Second
+
+// Options configure an SMTP sender.
+type Options struct {
+	Host string
+	Port int    // 0: 465 for implicit TLS, 587 for STARTTLS, 25 without TLS
+	TLS  string // "implicit" | "starttls" | "none"; "" means "starttls"
+	// Username and Password authenticate with AUTH PLAIN, or LOGIN when the
+	// server offers only that. An empty Username means no authentication.
+	Username, Password string
+	From               string        // the support address, e.g. "Acme Support <support@example.com>"
+	Timeout            time.Duration // per operation; 0 means DefaultTimeout
+	// TLSConfig is cloned for each connection; nil means the system roots.
+	// ServerName defaults to Host.
+	TLSConfig *tls.Config
+	HelloName string // EHLO name; "" means the host name of this machine
+}
+
+// SMTP sends mail through one SMTP server over one connection, kept open
+// between sends and dialled again when it breaks. Send and Check may be
+// called from one goroutine at a time; calls are serialised by a mutex
+// anyway, so concurrent use is safe but not parallel.
+type SMTP struct {
+	opts Options
+	from string
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	client *mail.Client // nil when not connected
+	conn   net.Conn     // the client's network connection
+	closed bool
+}
+
+var _ intake.Sender = (*SMTP)(nil)
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("reply: SMTP sender closed")
+
+// NewSMTP checks opts and returns a sender. It does not connect: the first
+// Send (or Check) does.
+func NewSMTP(opts Options, log *slog.Logger) (*SMTP, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Host == "" {
+		return nil, errors.New("reply: smtp host: required")
+	}
+	if opts.TLS == "" {
+		opts.TLS = TLSStartTLS
+	}
+	switch opts.TLS {
+	case TLSImplicit, TLSStartTLS:
+	case TLSNone:
+		if !isLoopback(opts.Host) {
+			return nil, fmt.Errorf("reply: smtp tls: %q is allowed only for loopback hosts, not %q", TLSNone, opts.Host)
+		}
+	default:
+		return nil, fmt.Errorf("reply: smtp tls: %q: want %q, %q or %q", opts.TLS, TLSImplicit, TLSStartTLS, TLSNone)
+	}
+	if opts.Port == 0 {
+		opts.Port = map[string]int{TLSImplicit: 465, TLSStartTLS: 587, TLSNone: 25}[opts.TLS]
+	}
+	if opts.Port < 1 || opts.Port > 65535 {
+		return nil, fmt.Errorf("reply: smtp port: %d out of range", opts.Port)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if strings.ContainsAny(opts.HelloName, "\r\n \t") {
+		return nil, fmt.Errorf("reply: smtp hello name %q: white space", opts.HelloName)
+	}
+	if opts.From == "" {
+		return nil, errors.New("reply: smtp from: required")
+	}
+	if _, err := parseFrom(opts.From); err != nil {
+		return nil, err
+	}
+	return &SMTP{
+		opts: opts,
+		from: opts.From,
+		log:  log.With("smtp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))),
+	}, nil
+}
+
+// isLoopback reports whether host is "localhost" or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Send composes m and hands it to the server. A 5xx reply to MAIL, RCPT or
+// DATA, or a mail that cannot be composed, gives an error wrapping
+// intake.ErrPermanent; connection failures, time-outs and 4xx replies give
+// other errors. After a connection failure the connection is dropped and
+// the next Send dials again; a connection found dead when a send starts
+// (the server closed it while idle) is redialled at once, within the same
+// Send.
+func (s *SMTP) Send(ctx context.Context, m *intake.Outgoing) error {
+	msg, err := Compose(s.from, m)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if s.closed {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("reply: sending %s: %w", m.MessageID, err)
+		}
+		fresh := s.client == nil
+		if fresh {
+			if err := s.dial(ctx); err != nil {
+				return err
+			}
+		}
+		err := s.send(ctx, msg)
+		if err == nil {
+			s.log.Debug("sent", "message_id", m.MessageID, "purpose", m.Purpose)
+			return nil
+		}
+		if msg.IsDelivered() {
+			// The server took the mail; only the RSET after it failed.
+			s.drop("reset after delivery failed", err)
+			return nil
+		}
+		res := classify(err)
+		if res.drop {
+			s.drop("send failed", err)
+		}
+		if res.stale && !fresh && attempt == 0 && ctx.Err() == nil {
+			continue // the idle connection had died: dial again and retry once
+		}
+		err = fmt.Errorf("reply: sending %s: %w", m.MessageID, err)
+		if res.permanent {
+			return permanent(err)
+		}
+		return err
+	}
+}
+
+// send sends msg over the open connection, aborting when ctx ends.
+func (s *SMTP) send(ctx context.Context, msg *mail.Msg) error {
+	conn := s.conn
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	err := s.client.Send(msg)
+	if !stop() {
+		// ctx ended while sending: the connection is closed.
+		s.drop("context ended", ctx.Err())
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+// result is what an error from go-mail's Send means for us.
+type result struct {
+	permanent bool // a 5xx reply to MAIL, RCPT or DATA
+	drop      bool // the connection cannot be trusted any more
+	stale     bool // the connection was dead before anything was sent
+}
+
+func classify(err error) result {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return result{drop: true}
+	}
+	code := se.ErrorCode()
+	switch se.Reason {
+	case mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrSMTPDataClose:
+		switch {
+		case code >= 500 && code < 600:
+			return result{permanent: true}
+		case code == 421: // the server is closing the connection
+			return result{drop: true}
+		case code >= 400 && code < 500:
+			return result{}
+		}
+		// Not an SMTP reply: the connection broke.
+		return result{drop: true, stale: se.Reason == mail.ErrSMTPMailFrom}
+	case mail.ErrConnCheck:
+		return result{drop: true, stale: true}
+	case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
+		return result{permanent: true}
+	}
+	return result{drop: true}
+}
+
+// dial connects, greets, starts TLS and authenticates. On success s.client
+// and s.conn are set.
+func (s *SMTP) dial(ctx context.Context) error {
+	client, conn, err := s.connect(ctx)
+	if err != nil {
+		s.log.Warn("connect failed", "err", err)
+		return err
+	}
+	s.client, s.conn = client, conn
+	s.log.Info("connected", "tls", s.opts.TLS, "auth", s.opts.Username != "")
+	return nil
+}
+
+// connect opens a new authenticated connection, aborted when ctx ends.
+func (s *SMTP) connect(ctx context.Context) (*mail.Client, net.Conn, error) {
+	var conn net.Conn
+	var stop func() bool
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := s.dialConn(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conn = c
+		// dctx ends when the dial returns; watch the caller's ctx for
+		// the greeting, TLS and authentication that follow.
+		stop = context.AfterFunc(ctx, func() { _ = c.Close() })
+		return c, nil
+	}
+	client, err := mail.NewClient(s.opts.Host, s.clientOptions(dial)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reply: smtp client: %w", err)
+	}
+	err = client.DialWithContext(ctx)
+	if stop != nil && !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", cerr, err)
+		}
+		return nil, nil, fmt.Errorf("reply: smtp %s: %w", net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port)), err)
+	}
+	return client, conn, nil
+}
+
+// dialConn opens the network connection, with TLS for implicit TLS.
+func (s *SMTP) dialConn(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: s.opts.Timeout}
+	if s.opts.TLS != TLSImplicit {
+		return d.DialContext(ctx, network, addr)
+	}
+	td := &tls.Dialer{NetDialer: d, Config: s.tlsConfig()}
+	return td.DialContext(ctx, network, addr)
+}
+
+func (s *SMTP) tlsConfig() *tls.Config {
+	var c *tls.Config
+	if s.opts.TLSConfig != nil {
+		c = s.opts.TLSConfig.Clone()
+	} else {
+		c = &tls.Config{}
+	}
+	if c.ServerName == "" {
+		c.ServerName = strings.Trim(s.opts.Host, "[]")
+	}
+	if c.MinVersion == 0 {
+		c.MinVersion = tls.VersionTLS12
+	}
+	return c
+}
+
+func (s *SMTP) clientOptions(dial mail.DialContextFunc) []mail.Option {
+	opts := []mail.Option{
+		mail.WithPort(s.opts.Port),
+		mail.WithTimeout(s.opts.Timeout),
+		mail.WithDialContextFunc(dial),
+		mail.WithoutNoop(), // one round trip less per mail; see PITFALLS.md
+		mail.WithTLSConfig(s.tlsConfig()),
+	}
+	switch s.opts.TLS {
+	case TLSImplicit:
+		// dialConn wraps the connection in TLS already.
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	case TLSStartTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case TLSNone:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if s.opts.HelloName != "" {
+		opts = append(opts, mail.WithHELO(s.opts.HelloName))
+	}
+	if s.opts.Username != "" {
+		mechs := []mail.SMTPAuthType{mail.SMTPAuthPlain, mail.SMTPAuthLogin}
+		if s.opts.TLS == TLSNone {
+			// Loopback only (NewSMTP enforces it): allow the password
+			// in clear, which go-mail otherwise allows only for
+			// "localhost", "127.0.0.1" and "::1".
+			mechs = []mail.SMTPAuthType{mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc}
+		}
+		opts = append(opts,
+			mail.WithOpportunisticSMTPAuth(mechs...),
+			mail.WithUsername(s.opts.Username),
+			mail.WithPassword(s.opts.Password))
+	}
+	return opts
+}
+
+// Check connects and authenticates on a connection of its own, then says
+// QUIT: it sends no mail and leaves the connection Send uses alone.
+func (s *SMTP) Check(ctx context.Context) error {
+	client, conn, err := s.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	if err := client.Close(); err != nil {
+		return fmt.Errorf("reply: smtp QUIT: %w", err)
+	}
+	return nil
+}
+
+// drop forgets the connection after a failure, closing it without QUIT.
+func (s *SMTP) drop(why string, err error) {
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+	if s.client != nil {
+		s.log.Warn("connection dropped", "why", why, "err", err)
+	}
+	s.client, s.conn = nil, nil
+}
+
+// Close says QUIT and closes the connection. Send fails with ErrClosed
+// afterwards.
+func (s *SMTP) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.client == nil {
+		return nil
+	}
+	client, conn := s.client, s.conn
+	s.client, s.conn = nil, nil
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(min(s.opts.Timeout, 5*time.Second)))
+	if err := client.Close(); err != nil {
+		return fmt.Errorf("reply: smtp QUIT: %w", err)
+	}
+	return nil
+}
