@@ -268,12 +268,16 @@ func (s *IMAPServer) ResetUIDValidity(folder string) error {
 // server's accept loops; connection goroutines end right after.
 func (s *IMAPServer) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = s.srv.Close()
-		// Serve may not have registered a listener yet: close them here too.
+		// Stop the accept loops first and wait for them: imapserver's
+		// Close races with a Serve that is still starting (WaitGroup Add
+		// during Wait).
 		s.ln.Close()
 		s.pipes.Close()
-		s.ln.dropAll()
 		s.serves.Wait()
+		if err := s.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.closeErr = err
+		}
+		s.ln.dropAll() // accepted but not yet registered with imapserver
 	})
 	return s.closeErr
 }
