@@ -121,8 +121,8 @@ func isLoopback(host string) bool {
 
 // Send composes m and hands it to the server. A 5xx reply to MAIL, RCPT or
 // DATA, or a mail that cannot be composed, gives an error wrapping
-// intake.ErrPermanent; connection failures, time-outs and 4xx replies give
-// other errors. After a connection failure the connection is dropped and
+// intake.ErrPermanent; connection failures, time-outs, 4xx replies and
+// "authentication required" (530, or 5.7.0, to MAIL) give other errors. After a connection failure the connection is dropped and
 // the next Send dials again; a connection found dead when a send starts
 // (the server closed it while idle) is redialled at once, within the same
 // Send.
@@ -203,6 +203,11 @@ func classify(err error) result {
 	switch se.Reason {
 	case mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrSMTPDataClose:
 		switch {
+		case se.Reason == mail.ErrSMTPMailFrom && (code == 530 || se.EnhancedStatusCode() == "5.7.0"):
+			// "Authentication required" (RFC 4954): our configuration
+			// is at fault, not this mail; failing it for good would
+			// fail the whole queue. Retried once the login is fixed.
+			return result{}
 		case code >= 500 && code < 600:
 			return result{permanent: true}
 		case code == 421: // the server is closing the connection
