@@ -197,9 +197,6 @@ func (w *htmlWriter) write(s string) {
 	if w.pending > 0 && w.out.Len() > 0 {
 		for i := 0; i < w.pending; i++ {
 			w.out.WriteByte('\n')
-			if i < w.pending-1 && w.quote > 0 {
-				w.out.WriteString(strings.Repeat(">", w.quote))
-			}
 		}
 		w.started = false
 	}

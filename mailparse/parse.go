@@ -430,7 +430,7 @@ func (p *parser) multipart(mt string, params map[string]string, boundary string,
 		}
 		if err != nil {
 			if strings.Contains(err.Error(), "EOF") {
-				p.problem("missing end boundary in %s", where(path))
+				p.problem("missing end boundary")
 			} else {
 				p.problem("broken multipart in %s: %s", where(path), truncate(err.Error(), 80))
 			}
@@ -519,7 +519,7 @@ func (p *parser) leaf(h getter, mt string, params map[string]string, body io.Rea
 
 func (p *parser) readProblem(err error, path string) {
 	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "EOF") {
-		p.problem("missing end boundary after %s", where(path))
+		p.problem("missing end boundary")
 		return
 	}
 	p.problem("reading %s failed: %s", where(path), truncate(err.Error(), 80))
@@ -725,7 +725,7 @@ func dsnValue(v string) string {
 	if i := strings.IndexByte(v, ';'); i >= 0 && i < 16 {
 		v = v[i+1:]
 	}
-	return oneLine(v)
+	return strings.Join(strings.Fields(oneLine(v)), " ")
 }
 
 // returnedHeaders reads the header of the returned message in a report.
@@ -742,6 +742,9 @@ func (p *parser) returnedHeaders(r io.Reader, path string) {
 func (p *parser) finishText() {
 	m := p.msg
 	var text string
+	for i := range p.plain {
+		p.plain[i] = strings.Trim(p.plain[i], "\r\n")
+	}
 	plain := strings.Join(p.plain, "\n\n")
 	if strings.TrimSpace(plain) != "" || len(p.html) == 0 {
 		text = plain

@@ -18,15 +18,20 @@ func NewText(text string) string {
 func authorText(text string, dropSig bool) string {
 	lines := splitLines(text)
 	out := make([]string, 0, len(lines))
+	dropped := false // lines were dropped since the last kept text
 lines:
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		t := trimSpace(l)
 		if t == "" {
+			if dropped && len(out) > 0 && out[len(out)-1] == "" {
+				continue // a blank line on both sides of a dropped quote: keep one
+			}
 			out = append(out, "")
 			continue
 		}
 		if t[0] == '>' {
+			dropped = true
 			continue
 		}
 		if dropSig {
@@ -47,6 +52,7 @@ lines:
 			}
 			if j < len(lines) && strings.HasPrefix(trimSpace(lines[j]), ">") {
 				i += n - 1 // drop the attribution, the quoted lines go one by one
+				dropped = true
 				continue lines
 			}
 			if strong {
@@ -54,6 +60,7 @@ lines:
 			}
 		}
 		out = append(out, l)
+		dropped = false
 	}
 	// Drop separator lines ("____", "----") left at the end by a cut.
 	for len(out) > 0 {
@@ -157,7 +164,7 @@ func attribution(lines []string, i int) (n int, strong bool) {
 	}
 	if start && i+1 < len(lines) {
 		next := trimSpace(lines[i+1])
-		if len(next) < 300 && next != "" && next[0] != '>' && endsAttribution(next) {
+		if len(next) < 300 && next != "" && next[0] != '>' && endsAttribution(t+" "+next) {
 			return 2, true
 		}
 	}
