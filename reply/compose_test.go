@@ -1,0 +1,246 @@
+package reply_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"casemail/intake"
+	"casemail/reply"
+)
+
+// raw composes m and returns the message as it goes over the wire.
+func raw(t *testing.T, m *intake.Outgoing) []byte {
+	t.Helper()
+	msg, err := reply.Compose(testFrom, m)
+	if err != nil {
+		t.Fatalf("Compose: %v", err)
+	}
+	var b bytes.Buffer
+	if _, err := msg.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestComposeHeaderInjection(t *testing.T) {
+	const evil = "\r\nBcc: x@evil.example"
+	m := outgoing(1)
+	m.Subject = "[CASE-1000] Hello" + evil + "\r\n\r\nInjected body"
+	m.FromName = "Alice" + evil
+	m.To = []string{
+		`"Eve` + evil + `" <eve@customer.example>`,
+		"Mallory" + evil + " <mallory@customer.example>",
+		"Trent\nBcc: x@evil.example <trent@customer.example>",
+	}
+	m.ReplyTo = "Peggy" + evil + " <peggy@customer.example>"
+	m.InReplyTo = "<a@b>" + evil
+	m.References = []string{"<c@d>", "<e@f>" + evil}
+	m.Attachments = []intake.OutAttached{
+		{Name: "report" + evil + ".txt", ContentType: "text/plain" + evil, Data: []byte("hello")},
+		{Name: "../../etc/passwd", ContentType: "text/plain", Data: []byte("root")},
+		{Name: `C:\Windows\evil"` + "\x00\x1b.exe", ContentType: "application/octet-stream", Data: []byte{0, 1, 2}},
+	}
+	data := raw(t, m)
+
+	for i, line := range strings.Split(string(data), "\r\n") {
+		if strings.HasPrefix(strings.ToLower(line), "bcc:") {
+			t.Errorf("line %d is an injected header: %q", i+1, line)
+		}
+		if strings.HasPrefix(line, "Injected body") {
+			t.Errorf("line %d: the subject ended the header: %q", i+1, line)
+		}
+	}
+	if bytes.Contains(data, []byte("\n\nInjected")) || bytes.ContainsAny(data, "\x00\x1b") {
+		t.Error("control characters reached the message")
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := msg.Header["Bcc"]; ok {
+		t.Errorf("Bcc header: %q", v)
+	}
+	to, err := msg.Header.AddressList("To")
+	if err != nil {
+		t.Fatalf("To %q: %v", msg.Header.Get("To"), err)
+	}
+	wantTo := []string{"eve@customer.example", "mallory@customer.example", "trent@customer.example"}
+	if len(to) != len(wantTo) {
+		t.Fatalf("To = %v, want %v", to, wantTo)
+	}
+	for i, a := range to {
+		if a.Address != wantTo[i] {
+			t.Errorf("To[%d] = %q, want %q", i, a.Address, wantTo[i])
+		}
+		if strings.ContainsAny(a.Name, "\r\n") {
+			t.Errorf("To[%d] name %q has a line break", i, a.Name)
+		}
+	}
+	if got := msg.Header.Get("In-Reply-To"); got != "" {
+		t.Errorf("In-Reply-To = %q, want the malformed ID dropped", got)
+	}
+	if got := msg.Header.Get("References"); got != "<c@d>" {
+		t.Errorf("References = %q, want <c@d>", got)
+	}
+	subj, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[CASE-1000] Hello Bcc: x@evil.example Injected body"; subj != want {
+		t.Errorf("Subject = %q, want %q", subj, want)
+	}
+
+	// Attachments: names without separators or control characters.
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var names []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range p.Header {
+			if strings.EqualFold(k, "Bcc") {
+				t.Errorf("part header %s", k)
+			}
+		}
+		if name := p.FileName(); name != "" {
+			names = append(names, name)
+			if _, _, err := mime.ParseMediaType(p.Header.Get("Content-Type")); err != nil {
+				t.Errorf("attachment Content-Type %q: %v", p.Header.Get("Content-Type"), err)
+			}
+		}
+	}
+	if len(names) != 3 {
+		t.Fatalf("attachments %q, want 3", names)
+	}
+	for _, n := range names {
+		if strings.ContainsAny(n, "/\\\r\n\x00\x1b") {
+			t.Errorf("attachment name %q", n)
+		}
+	}
+}
+
+func TestComposeAttachment(t *testing.T) {
+	m := outgoing(1)
+	m.Attachments = []intake.OutAttached{{Name: "résumé des logs.txt", ContentType: "text/plain; charset=utf-8", Data: []byte("ligne 1\nligne 2\n")}}
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw(t, m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("Content-Type %q (%v), want multipart/mixed", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	text, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := text.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/plain; charset=utf-8") {
+		t.Errorf("text part Content-Type %q", ct)
+	}
+	att, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := new(mime.WordDecoder)
+	name, err := dec.DecodeHeader(att.FileName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "résumé des logs.txt" {
+		t.Errorf("attachment name %q", name)
+	}
+	if cte := att.Header.Get("Content-Transfer-Encoding"); cte != "base64" {
+		t.Fatalf("attachment Content-Transfer-Encoding %q", cte)
+	}
+	if ct := att.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain;") {
+		t.Errorf("attachment Content-Type %q", ct)
+	}
+	data, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, att))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "ligne 1\nligne 2\n" {
+		t.Errorf("attachment data %q", data)
+	}
+}
+
+func TestComposeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*intake.Outgoing)
+	}{
+		{"no recipient", func(m *intake.Outgoing) { m.To = nil }},
+		{"bad recipient", func(m *intake.Outgoing) { m.To = []string{"not an address"} }},
+		{"no Message-ID", func(m *intake.Outgoing) { m.MessageID = "" }},
+		{"Message-ID with space", func(m *intake.Outgoing) { m.MessageID = "<a b@c>" }},
+		{"Message-ID with CRLF", func(m *intake.Outgoing) { m.MessageID = "<a@c>\r\nBcc: x@evil" }},
+		{"bad Reply-To", func(m *intake.Outgoing) { m.ReplyTo = "nope" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := outgoing(1)
+			tc.edit(m)
+			_, err := reply.Compose(testFrom, m)
+			if !errors.Is(err, intake.ErrPermanent) {
+				t.Errorf("Compose: %v, want an error wrapping ErrPermanent", err)
+			}
+		})
+	}
+	if _, err := reply.Compose("no address", outgoing(1)); err == nil {
+		t.Error("Compose with a bad From succeeded")
+	}
+}
+
+func TestHeaderText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"  a \r\n\tb  ", "a b"},
+		{"a\r\nBcc: x", "a Bcc: x"},
+		{"a\x00b\x1bc\x7fd", "abcd"},
+		{"a\u2028b\u0085c", "a b c"},
+		{"bidi\u202eexe.txt", "bidiexe.txt"},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+		{"Réponse à «ça»", "Réponse à «ça»"},
+	} {
+		if got := reply.HeaderText(tc.in); got != tc.want {
+			t.Errorf("HeaderText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAttachmentName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"report.pdf", "report.pdf"},
+		{"../../etc/passwd", ".._.._etc_passwd"},
+		{`C:\temp\x.txt`, "C:_temp_x.txt"},
+		{"a\r\nb.txt", "a b.txt"},
+		{"", "attachment"},
+		{"..", "attachment"},
+		{" / ", "_"},
+	} {
+		if got := reply.AttachmentName(tc.in); got != tc.want {
+			t.Errorf("AttachmentName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	long := strings.Repeat("é", 300) + ".pdf"
+	got := reply.AttachmentName(long)
+	if len(got) > 255 || !strings.HasSuffix(got, ".pdf") || !utf8.ValidString(got) {
+		t.Errorf("AttachmentName(long) = %q (%d bytes)", got, len(got))
+	}
+}
