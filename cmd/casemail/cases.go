@@ -1,0 +1,192 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"casemail/config"
+	"casemail/intake"
+	"casemail/store"
+)
+
+type caseFilter struct {
+	State   string
+	Account string
+}
+
+// listCases returns the cases matching f, without messages, by number.
+func listCases(st intake.Store, f caseFilter) ([]*intake.Case, error) {
+	list := []*intake.Case{}
+	err := st.View(func(tx intake.Tx) error {
+		return tx.ForEachCase(func(c *intake.Case) error {
+			if f.State != "" && string(c.State) != f.State {
+				return nil
+			}
+			if f.Account != "" && !strings.EqualFold(c.Account, f.Account) {
+				return nil
+			}
+			list = append(list, c)
+			return nil
+		})
+	})
+	sort.Slice(list, func(i, j int) bool { return caseLess(list[i].ID, list[j].ID) })
+	return list, err
+}
+
+// caseLess orders IDs by prefix, then by number.
+func caseLess(a, b intake.CaseID) bool {
+	if pa, pb := a.Prefix(), b.Prefix(); pa != pb {
+		return pa < pb
+	}
+	na, _ := strconv.ParseUint(string(a[len(a.Prefix())+1:]), 10, 64)
+	nb, _ := strconv.ParseUint(string(b[len(b.Prefix())+1:]), 10, 64)
+	return na < nb
+}
+
+// showCase returns a case with its conversation, or nil.
+func showCase(st intake.Store, id intake.CaseID) (*intake.Case, error) {
+	var c *intake.Case
+	err := st.View(func(tx intake.Tx) error {
+		var err error
+		if c, err = tx.Case(id); err != nil || c == nil {
+			return err
+		}
+		c.Messages, err = tx.Messages(id)
+		if c.Messages == nil {
+			c.Messages = []intake.Message{}
+		}
+		return err
+	})
+	return c, err
+}
+
+// caseSource answers case queries: through the running daemon's admin
+// endpoint when one answers, else from the store file, opened read-only.
+type caseSource struct {
+	cfg *config.Config
+}
+
+// get fetches path from the admin endpoint; errNotRunning when nothing
+// listens there.
+func (s caseSource) get(path string, v any) error {
+	if s.cfg.Admin.Listen == "" {
+		return errNotRunning
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get("http://" + s.cfg.Admin.Listen + path)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && errors.Is(err, syscall.ECONNREFUSED) {
+			return errNotRunning
+		}
+		return fmt.Errorf("admin endpoint %s: %w", s.cfg.Admin.Listen, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return errNoCase
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("admin endpoint %s: %s: %s", s.cfg.Admin.Listen, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+var errNoCase = errors.New("no such case")
+
+func (s caseSource) withStore(fn func(*store.DB) error) error {
+	db, err := store.Open(s.cfg.Store.Path, &store.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+func (s caseSource) list(f caseFilter) ([]*intake.Case, error) {
+	var list []*intake.Case
+	q := url.Values{}
+	if f.State != "" {
+		q.Set("state", f.State)
+	}
+	if f.Account != "" {
+		q.Set("account", f.Account)
+	}
+	err := s.get("/api/cases?"+q.Encode(), &list)
+	if errors.Is(err, errNotRunning) {
+		err = s.withStore(func(db *store.DB) (err error) { list, err = listCases(db, f); return err })
+	}
+	return list, err
+}
+
+func (s caseSource) show(id intake.CaseID) (*intake.Case, error) {
+	var c *intake.Case
+	err := s.get("/api/cases/"+url.PathEscape(string(id)), &c)
+	if errors.Is(err, errNotRunning) {
+		err = s.withStore(func(db *store.DB) (err error) { c, err = showCase(db, id); return err })
+	}
+	if errors.Is(err, errNoCase) || (err == nil && c == nil) {
+		return nil, fmt.Errorf("case %s: %w", id, errNoCase)
+	}
+	return c, err
+}
+
+// printCases writes the human table of `cases list`.
+func printCases(w io.Writer, list []*intake.Case) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSEV\tACCOUNT\tENGINE\tCONTACT\tCREATED\tFIRST RESPONSE DUE")
+	for _, c := range list {
+		due := "-"
+		if c.FirstResponseDue != nil {
+			due = c.FirstResponseDue.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.State, c.Severity, orDash(c.Account),
+			orDash(c.Engine), c.Contact, c.CreatedAt.Format(time.RFC3339), due)
+	}
+	tw.Flush()
+}
+
+// printCase writes the human form of `cases show`.
+func printCase(w io.Writer, c *intake.Case) {
+	fmt.Fprintf(w, "%s  %s  severity %d\n", c.ID, c.State, c.Severity)
+	fmt.Fprintf(w, "account:     %s\nengine:      %s\ncontact:     %s\nlanguage:    %s\n", orDash(c.Account), orDash(c.Engine), c.Contact, c.Language)
+	fmt.Fprintf(w, "nature:      %s\nenvironment: %s\ncreated:     %s\n", c.Nature, orDash(c.Environment), c.CreatedAt.Format(time.RFC3339))
+	if c.FirstResponseDue != nil {
+		fmt.Fprintf(w, "first response due: %s\n", c.FirstResponseDue.Format(time.RFC3339))
+	}
+	if len(c.Related) > 0 {
+		fmt.Fprintf(w, "related:     %v\n", c.Related)
+	}
+	if c.SurveyRating != nil {
+		fmt.Fprintf(w, "survey:      %d/5\n", *c.SurveyRating)
+	}
+	for _, m := range c.Messages {
+		fmt.Fprintf(w, "\n--- %s %s %s from %s to %s\n    %s\n", m.At.Format(time.RFC3339), m.Direction, m.Kind,
+			m.From, strings.Join(m.To, ", "), m.Subject)
+		for _, l := range strings.Split(strings.TrimSpace(m.Text), "\n") {
+			fmt.Fprintf(w, "    | %s\n", l)
+		}
+		for _, a := range m.Attachments {
+			fmt.Fprintf(w, "    attachment %s (%d bytes, sha256 %s)\n", a.Name, a.Size, a.SHA256)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+

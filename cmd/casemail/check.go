@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"casemail/config"
+	"casemail/intake/imapsrc"
+	"casemail/reply"
+	"casemail/store"
+)
+
+// cmdCheck validates the config and everything it names, and really
+// connects to the IMAP and SMTP servers (no mail is sent). One line per
+// check; it fails if any check fails.
+func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
+	var path string
+	if _, err := parseFlags("check", args, func(fs *flag.FlagSet) { configFlag(fs, &path) }, 0); err != nil {
+		return err
+	}
+	failed := 0
+	report := func(name string, err error, ok string) {
+		if err != nil {
+			failed++
+			fmt.Fprintf(stdout, "FAIL  %-9s %v\n", name, err)
+			return
+		}
+		fmt.Fprintf(stdout, "ok    %-9s %s\n", name, ok)
+	}
+	cfg, err := config.Load(path)
+	report("config", err, path)
+	if err != nil {
+		return errors.New("check failed")
+	}
+	plans, _ := cfg.BuildPlans()
+	dir, err := config.LoadContacts(cfg.Contacts.File, plans)
+	if err == nil {
+		a, c := dir.Counts()
+		report("contacts", nil, fmt.Sprintf("%s: %d accounts, %d contacts", cfg.Contacts.File, a, c))
+	} else {
+		report("contacts", err, "")
+	}
+	_, err = reply.LoadTemplates(cfg.Templates.Dir)
+	report("templates", err, "embedded"+map[bool]string{true: " + overrides in " + cfg.Templates.Dir}[cfg.Templates.Dir != ""])
+	report("store", checkStore(cfg.Store.Path), cfg.Store.Path)
+
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	imapPass, err := cfg.IMAPPassword()
+	if err == nil {
+		src := imapsrc.New(nil, imapsrc.Options{
+			Addr: net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port)), TLS: cfg.IMAP.TLS,
+			Username: cfg.IMAP.Username, Password: func() (string, error) { return imapPass, nil },
+			Folder: cfg.IMAP.Folder, Timeout: 20 * time.Second,
+		})
+		sel, serr := src.Check(cctx)
+		if serr == nil {
+			report("imap", nil, fmt.Sprintf("logged in as %s on %s:%d, %s has %d messages (UIDVALIDITY %d)",
+				cfg.IMAP.Username, cfg.IMAP.Host, cfg.IMAP.Port, cfg.IMAP.Folder, sel.NumMessages, sel.UIDValidity))
+		} else {
+			report("imap", serr, "")
+		}
+	} else {
+		report("imap", err, "")
+	}
+	smtpPass, err := cfg.SMTPPassword()
+	if err == nil {
+		var s *reply.SMTP
+		s, err = reply.NewSMTP(reply.Options{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+			Username: cfg.SMTP.Username, Password: smtpPass, From: cfg.SMTP.From, Timeout: 20 * time.Second}, discardLogger())
+		if err == nil {
+			err = s.Check(cctx)
+			s.Close()
+		}
+	}
+	auth := "no authentication"
+	if cfg.SMTP.Username != "" {
+		auth = "authenticated as " + cfg.SMTP.Username
+	}
+	report("smtp", err, fmt.Sprintf("%s:%d, %s, no mail sent", cfg.SMTP.Host, cfg.SMTP.Port, auth))
+	if failed > 0 {
+		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	return nil
+}
+
+// checkStore opens the store read-only; a store held by the running daemon
+// counts as fine.
+func checkStore(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		dir := path[:max(0, len(path)-len(fileBase(path)))]
+		if dir == "" {
+			dir = "."
+		}
+		if _, err := os.Stat(dir); err != nil {
+			return fmt.Errorf("store directory: %w", err)
+		}
+		return nil // created at first run
+	}
+	db, err := store.Open(path, &store.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+	if errors.Is(err, store.ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Check()
+}
+
+func fileBase(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}

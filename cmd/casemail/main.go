@@ -1,0 +1,26 @@
+// Command casemail is the casemail daemon and its admin commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // calendars name IANA zones; a minimal container has no zoneinfo
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal exits at once.
+		<-ctx.Done()
+		stop()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "casemail: second signal, exiting now")
+		os.Exit(1)
+	}()
+	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}

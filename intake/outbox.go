@@ -1,0 +1,217 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Retry policy of the outbox: the first retry comes within 30 s, then the
+// wait doubles, never more than 5 minutes between tries.
+const (
+	firstRetry = 15 * time.Second
+	maxRetry   = 5 * time.Minute
+	// outboxPage is how many queued mails one round reads.
+	outboxPage = 500
+	// deleteEvery bounds how many delivered mails wait for their removal
+	// from the queue: a crash re-sends at most these.
+	deleteEvery = 16
+)
+
+// OutboxOptions configure an Outbox.
+type OutboxOptions struct {
+	Store  Store
+	Sender Sender
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Sent is told of every delivery attempt (err nil on success).
+	Sent func(m *Outgoing, err error)
+}
+
+// Outbox delivers queued mail, oldest first, keeping the order of each
+// case's mail: a mail waits while an earlier one of its case is undelivered.
+type Outbox struct {
+	opts OutboxOptions
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// NewOutbox builds an Outbox.
+func NewOutbox(opts OutboxOptions) *Outbox {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Outbox{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the outbox that mail was queued.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends.
+func (o *Outbox) Run(ctx context.Context) error {
+	for {
+		next, err := o.Flush(ctx)
+		if err != nil && ctx.Err() == nil {
+			o.log.Error("outbox round failed", "err", err)
+			next = o.opts.Now().Add(firstRetry)
+		}
+		var timer <-chan time.Time
+		if !next.IsZero() {
+			timer = time.After(max(time.Until(next), 10*time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-o.wake:
+		case <-timer:
+		}
+	}
+}
+
+// Flush tries every due mail once. It returns when the next try is due
+// (zero when the queue is empty).
+func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
+	for ctx.Err() == nil {
+		var page []*Outgoing
+		if err := o.opts.Store.View(func(tx Tx) (err error) {
+			page, err = tx.Outbox(outboxPage)
+			return err
+		}); err != nil {
+			return time.Time{}, fmt.Errorf("reading outbox: %w", err)
+		}
+		if len(page) == 0 {
+			return time.Time{}, nil
+		}
+		sent, next, err := o.round(ctx, page)
+		if err != nil || sent == 0 || len(page) < outboxPage {
+			return next, err
+		}
+	}
+	return time.Time{}, nil
+}
+
+// round sends the due mails of one page; it returns how many were sent and
+// the earliest retry time of those that were not.
+func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, error) {
+	var (
+		next     time.Time
+		sent     int
+		done     []*Outgoing // delivered or dropped, to remove from the queue
+		retry    []*Outgoing // failed, to update
+		blocked  = make(map[CaseID]bool)
+		serverUp = true
+	)
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	flush := func() error {
+		if len(done) == 0 && len(retry) == 0 {
+			return nil
+		}
+		err := o.opts.Store.Update(func(tx Tx) error {
+			for _, m := range done {
+				if err := tx.DeleteOutgoing(m.ID); err != nil {
+					return err
+				}
+				if m.LastError != "" && m.Case != "" {
+					if err := o.noteFailure(tx, m); err != nil {
+						return err
+					}
+				}
+			}
+			for _, m := range retry {
+				if err := tx.UpdateOutgoing(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		done, retry = done[:0], retry[:0]
+		return err
+	}
+	for _, m := range page {
+		if ctx.Err() != nil || !serverUp {
+			break
+		}
+		now := o.opts.Now()
+		if m.Case != "" && blocked[m.Case] {
+			continue
+		}
+		if m.NextTry.After(now) {
+			later(m.NextTry)
+			blocked[m.Case] = m.Case != ""
+			continue
+		}
+		err := o.opts.Sender.Send(ctx, m)
+		if o.opts.Sent != nil {
+			o.opts.Sent(m, err)
+		}
+		switch {
+		case err == nil:
+			sent++
+			done = append(done, m)
+			o.log.Debug("mail delivered", "case", m.Case, "purpose", m.Purpose, "message_id", m.MessageID)
+		case errors.Is(err, ErrPermanent):
+			m.LastError = err.Error()
+			done = append(done, m)
+			o.log.Error("mail refused for good, dropped from the queue", "case", m.Case, "purpose", m.Purpose,
+				"to", m.To, "err", err)
+		default:
+			m.Attempts++
+			m.LastError = err.Error()
+			m.NextTry = now.Add(retryDelay(m.Attempts))
+			retry = append(retry, m)
+			later(m.NextTry)
+			blocked[m.Case] = m.Case != ""
+			// A failure that is not about this mail means the server is
+			// out of reach: the others would fail the same way.
+			serverUp = false
+			o.log.Warn("delivery failed, will retry", "case", m.Case, "purpose", m.Purpose,
+				"attempt", m.Attempts, "next_try", m.NextTry.Format(time.RFC3339), "err", err)
+		}
+		if len(done) >= deleteEvery {
+			if err := flush(); err != nil {
+				return sent, next, err
+			}
+		}
+	}
+	err := flush()
+	return sent, next, err
+}
+
+// noteFailure records on the case that a mail could not be delivered.
+func (o *Outbox) noteFailure(tx Tx, m *Outgoing) error {
+	c, err := tx.Case(m.Case)
+	if err != nil || c == nil {
+		return err
+	}
+	msg := &Message{Direction: Out, Kind: KindSystem, To: m.To, Subject: m.Subject,
+		Text: "Delivery failed: " + m.LastError, MessageID: m.MessageID, At: o.opts.Now().UTC(),
+		Attachments: []Attachment{}}
+	if err := tx.AppendMessage(c.ID, msg); err != nil {
+		return err
+	}
+	c.MessageCount++
+	return tx.PutCase(c)
+}
+
+// retryDelay is the wait before try n+1: 15 s, 30 s, 1 min … at most 5 min,
+// with up to 20 % jitter so that many queued mails do not retry together.
+func retryDelay(attempts int) time.Duration {
+	d := firstRetry << min(attempts-1, 10)
+	d = min(d, maxRetry)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
