@@ -23,19 +23,19 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	IMAP      IMAP                     `toml:"imap"`
-	SMTP      SMTP                     `toml:"smtp"`
-	Store     Store                    `toml:"store"`
-	Contacts  Contacts                 `toml:"contacts"`
-	Cases     Cases                    `toml:"cases"`
-	Agents    Agents                   `toml:"agents"`
-	RawCals   map[string]Calendar      `toml:"calendars"`
-	Plans     map[string]Plan          `toml:"plans"`
-	Admin     Admin                    `toml:"admin"`
-	Security  Security                 `toml:"security"`
-	Log       Log                      `toml:"log"`
-	Templates Templates                `toml:"templates"`
-	Limits    Limits                   `toml:"limits"`
+	IMAP      IMAP                `toml:"imap"`
+	SMTP      SMTP                `toml:"smtp"`
+	Store     Store               `toml:"store"`
+	Contacts  Contacts            `toml:"contacts"`
+	Cases     Cases               `toml:"cases"`
+	Agents    Agents              `toml:"agents"`
+	RawCals   map[string]Calendar `toml:"calendars"`
+	Plans     map[string]Plan     `toml:"plans"`
+	Admin     Admin               `toml:"admin"`
+	Security  Security            `toml:"security"`
+	Log       Log                 `toml:"log"`
+	Templates Templates           `toml:"templates"`
+	Limits    Limits              `toml:"limits"`
 
 	// Path is the file the config was read from; relative paths in it are
 	// resolved against its directory.

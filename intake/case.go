@@ -68,8 +68,8 @@ type Case struct {
 	Messages         []Message  `json:"messages,omitempty"`
 
 	// Workflow state that the JSON contract does not name.
-	Subject         string     `json:"subject,omitempty"`          // the subject of the opening mail
-	UpdatedAt       time.Time  `json:"updated_at"`                 // last change of any kind
+	Subject         string     `json:"subject,omitempty"`           // the subject of the opening mail
+	UpdatedAt       time.Time  `json:"updated_at"`                  // last change of any kind
 	FirstResponseAt *time.Time `json:"first_response_at,omitempty"` // first agent answer
 	MessageCount    int        `json:"message_count"`
 	// LastMessageID is the Message-ID of the last mail of the case, used to

@@ -40,10 +40,10 @@ type Options struct {
 	Directory func() *Directory
 	Plans     map[string]*Plan
 
-	Support     string   // the support address, e.g. "Acme Support <support@example.com>"
-	Agents      []string // addresses that may answer cases
-	Notify      string   // where new cases and customer replies go
-	IDPrefix    string   // case ID prefix, default "CASE"
+	Support  string   // the support address, e.g. "Acme Support <support@example.com>"
+	Agents   []string // addresses that may answer cases
+	Notify   string   // where new cases and customer replies go
+	IDPrefix string   // case ID prefix, default "CASE"
 	// ProcessedFolder and QuarantineFolder are where handled mail goes; an
 	// empty ProcessedFolder means flag \Seen and leave it.
 	ProcessedFolder  string

@@ -363,7 +363,8 @@ func (s *SMTP) drop(why string, err error) {
 }
 
 // Close says QUIT and closes the connection. Send fails with ErrClosed
-// afterwards.
+// afterwards. Close waits for a Send in progress to finish (at most
+// Options.Timeout, or until that Send's context ends).
 func (s *SMTP) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -7,6 +7,7 @@ package reply
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,16 @@ var Names = []string{
 }
 
 const tmplExt = ".tmpl"
+
+// Defaults returns the embedded templates, laid out as LoadTemplates wants
+// an override directory (en/ack.tmpl, …): a starting point for an admin.
+func Defaults() fs.FS {
+	sub, err := fs.Sub(embedded, "templates")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}
 
 // Templates renders casemail's mail. It is immutable once loaded and safe
 // for concurrent use.

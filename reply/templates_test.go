@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"casemail/intake"
 	"casemail/reply"
@@ -189,6 +190,14 @@ func TestRenderLanguageAndSubject(t *testing.T) {
 			t.Errorf("lang %q: subject %q", lang, subject)
 		}
 	}
+	d.Subject = strings.Repeat("très long ", 200)
+	subject, _, err := tm.Render(intake.TmplAck, "fr", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := utf8.RuneCountInString(subject); n > 400 || !strings.HasSuffix(subject, "…") {
+		t.Errorf("long subject cut to %d runes: %q", n, subject)
+	}
 	if _, _, err := tm.Render("nope", "en", d); err == nil {
 		t.Error("unknown template rendered")
 	}
@@ -232,6 +241,13 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 func TestOverrides(t *testing.T) {
+	t.Run("defaults as overrides", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, reply.Defaults()); err != nil {
+			t.Fatal(err)
+		}
+		mustTemplates(t, dir)
+	})
 	t.Run("used", func(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "fr", "ack.tmpl"),

@@ -189,4 +189,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-

@@ -56,8 +56,8 @@ type Daemon struct {
 
 	dir         atomic.Pointer[intake.Directory]
 	contactsMu  sync.Mutex
-	contactsErr error     // last reload failure, nil when the file in force is the file on disk
-	contactsSig string    // identity of the file last loaded (inode, size, mtime)
+	contactsErr error        // last reload failure, nil when the file in force is the file on disk
+	contactsSig string       // identity of the file last loaded (inode, size, mtime)
 	lastPoll    atomic.Int64 // unix nanos of the last successful poll
 }
 

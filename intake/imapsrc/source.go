@@ -264,7 +264,9 @@ func (s *Source) session(ctx context.Context) error {
 	}
 	st, err := s.desk.Resume(intake.Folder{
 		Name: s.opts.Folder, UIDValidity: sel.UIDValidity, UIDNext: uint32(sel.UIDNext),
-		Unseen: func() ([]uint32, error) { return s.search(c, &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}) },
+		Unseen: func() ([]uint32, error) {
+			return s.search(c, &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}})
+		},
 	}, s.opts.StartFrom)
 	if err != nil {
 		return err
