@@ -126,6 +126,9 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 		r.Reason += "; acknowledgement withheld by the rate limit"
 	}
 	data.Text = text
+	if c.FirstResponseDue != nil {
+		data.Due = formatDue(*c.FirstResponseDue, plan, "en") // agents read English
+	}
 	if err := d.notify(tx, c, r, TmplNotifyNew, data); err != nil {
 		return err
 	}
@@ -153,14 +156,26 @@ func (d *Desk) setDue(c *Case, plan *Plan, data *MailData) {
 	due := plan.Calendar.Due(c.CreatedAt, target).UTC()
 	c.FirstResponseDue = &due
 	data.Target = target.String()
-	data.Due = formatDue(due, plan)
+	data.Due = formatDue(due, plan, c.Language)
 }
 
-// formatDue shows a due time in the plan's zone, naming the zone.
-func formatDue(t time.Time, plan *Plan) string {
+// formatDue shows a due time in the plan's zone, naming the zone, in the
+// case's language.
+func formatDue(t time.Time, plan *Plan, lang string) string {
 	loc := plan.Calendar.Location()
-	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") + " (" + loc.String() + ")"
+	t = t.In(loc)
+	zone := t.Format("MST") + " (" + loc.String() + ")"
+	if lang == "fr" {
+		return fmt.Sprintf("%s %d %s %d %s %s", frDays[t.Weekday()], t.Day(), frMonths[t.Month()-1],
+			t.Year(), t.Format("15:04"), zone)
+	}
+	return t.Format("Mon 2 Jan 2006 15:04 ") + zone
 }
+
+var (
+	frDays   = [...]string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}
+	frMonths = [...]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
+)
 
 // defaultNature is the subject and the first paragraph of the text.
 func defaultNature(subject, text string) string {

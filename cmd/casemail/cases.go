@@ -142,6 +142,44 @@ func (s caseSource) show(id intake.CaseID) (*intake.Case, error) {
 	return c, err
 }
 
+// caseJSON is the JSON form of a case in PRODUCT.md, field for field:
+// `cases show -json` prints one, `cases list -json` an array of them
+// without messages.
+type caseJSON struct {
+	ID               intake.CaseID     `json:"id"`
+	State            intake.State      `json:"state"`
+	Account          string            `json:"account"`
+	Engine           string            `json:"engine"`
+	Severity         int               `json:"severity"`
+	Nature           string            `json:"nature"`
+	Environment      string            `json:"environment"`
+	Contact          string            `json:"contact"`
+	Language         string            `json:"language"`
+	CreatedAt        time.Time         `json:"created_at"`
+	FirstResponseDue *time.Time        `json:"first_response_due"`
+	Related          []intake.CaseID   `json:"related"`
+	SurveyRating     *int              `json:"survey_rating"`
+	Messages         *[]intake.Message `json:"messages,omitempty"`
+}
+
+func toJSON(c *intake.Case, withMessages bool) caseJSON {
+	j := caseJSON{ID: c.ID, State: c.State, Account: c.Account, Engine: c.Engine, Severity: c.Severity,
+		Nature: c.Nature, Environment: c.Environment, Contact: c.Contact, Language: c.Language,
+		CreatedAt: c.CreatedAt, FirstResponseDue: c.FirstResponseDue, Related: c.Related,
+		SurveyRating: c.SurveyRating}
+	if j.Related == nil {
+		j.Related = []intake.CaseID{}
+	}
+	if withMessages {
+		msgs := c.Messages
+		if msgs == nil {
+			msgs = []intake.Message{}
+		}
+		j.Messages = &msgs
+	}
+	return j
+}
+
 // printCases writes the human table of `cases list`.
 func printCases(w io.Writer, list []*intake.Case) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

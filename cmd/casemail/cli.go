@@ -276,7 +276,11 @@ func cmdCasesList(args []string, stdout io.Writer) error {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(list)
+		out := make([]caseJSON, len(list))
+		for i, c := range list {
+			out[i] = toJSON(c, false)
+		}
+		return json.NewEncoder(stdout).Encode(out)
 	}
 	printCases(stdout, list)
 	return nil
@@ -301,7 +305,7 @@ func cmdCasesShow(args []string, stdout io.Writer) error {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(c)
+		return json.NewEncoder(stdout).Encode(toJSON(c, true))
 	}
 	printCase(stdout, c)
 	return nil
