@@ -1,0 +1,114 @@
+package mailparse_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"casemail/mailparse"
+)
+
+// typicalMail is a ~25 KiB plain-text reply with quoted history.
+func typicalMail() []byte {
+	var b bytes.Buffer
+	b.WriteString("Received: from mx.acme.example by mx.example.com; Mon, 5 Jan 2026 09:12:44 +0100\r\n" +
+		"From: \"Bob Smith\" <bob@acme.example>\r\nTo: Acme Support <support@example.com>\r\n" +
+		"Cc: ops@acme.example, \"Doe, Jane\" <jane@acme.example>\r\nSubject: Re: [CASE-1000] Search is slow\r\n" +
+		"Date: Mon, 5 Jan 2026 09:12:40 +0100\r\nMessage-ID: <typical-1@acme.example>\r\n" +
+		"In-Reply-To: <case-1000.r1@example.com>\r\nReferences: <case-1000.ack@example.com> <case-1000.r1@example.com>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+	b.WriteString("Hi team,\r\n\r\nEngine: acme-search\r\nSeverity: 2 - high\r\n\r\n")
+	for b.Len() < 12<<10 {
+		b.WriteString("The search latency went up to 3 seconds since the deploy; r=C3=A9sultats are slow too.\r\n")
+	}
+	b.WriteString("\r\nOn Mon, Jan 5, 2026 at 10:00 AM Acme Support <support@example.com> wrote:\r\n")
+	for b.Len() < 25<<10 {
+		b.WriteString("> Please send us the query logs and the output of the status command.\r\n")
+	}
+	return b.Bytes()
+}
+
+func htmlMail() []byte {
+	var b bytes.Buffer
+	b.WriteString("From: carol@acme.example\r\nTo: support@example.com\r\nSubject: html\r\nMessage-ID: <h@acme.example>\r\n" +
+		"Content-Type: text/html; charset=utf-8\r\n\r\n<html><head><style>p{}</style></head><body>")
+	for b.Len() < 25<<10 {
+		b.WriteString("<p>Hello&nbsp;team, <b>the index</b> is <a href=\"https://acme.example/x\">broken</a> &amp; slow.</p><ul><li>one</li><li>two</li></ul>\n")
+	}
+	b.WriteString("</body></html>\r\n")
+	return b.Bytes()
+}
+
+func attachmentMail() []byte {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16)
+	return []byte("From: dave@acme.example\r\nTo: support@example.com\r\nSubject: logs\r\nMessage-ID: <a@acme.example>\r\n" +
+		"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nLogs attached.\r\n" +
+		"--x\r\nContent-Type: application/zip; name=logs.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		wrap(base64.StdEncoding.EncodeToString(data)) + "\r\n--x--\r\n")
+}
+
+func wrap(s string) string {
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76])
+		b.WriteString("\r\n")
+		s = s[76:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func benchParse(b *testing.B, raw []byte) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := mailparse.Parse(bytes.NewReader(raw), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseTypical(b *testing.B)    { benchParse(b, typicalMail()) }
+func BenchmarkParseHTMLOnly(b *testing.B)   { benchParse(b, htmlMail()) }
+func BenchmarkParseAttachment(b *testing.B) { benchParse(b, attachmentMail()) }
+
+func BenchmarkExtractFields(b *testing.B) {
+	m, _ := mailparse.Parse(bytes.NewReader(typicalMail()), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		mailparse.ExtractFields(m.Text)
+	}
+}
+
+func BenchmarkCaseTag(b *testing.B) {
+	subjects := []string{"Re: AW: [CASE-1000] Search is slow", "Fwd: no tag at all here", "回复: [case-123456] x"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s := subjects[i%len(subjects)]
+		mailparse.CaseTag(s, "CASE")
+		mailparse.StripPrefixes(s)
+	}
+}
+
+func BenchmarkNewText(b *testing.B) {
+	m, _ := mailparse.Parse(bytes.NewReader(typicalMail()), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		mailparse.NewText(m.Text)
+	}
+}
+
+func TestBenchMailsParse(t *testing.T) {
+	for i, raw := range [][]byte{typicalMail(), htmlMail(), attachmentMail()} {
+		m, err := mailparse.Parse(bytes.NewReader(raw), nil)
+		if err != nil || len(m.Problems) > 0 {
+			t.Errorf("%d: %v %q", i, err, m.Problems)
+		}
+		if i == 2 && (len(m.Attachments) != 1 || m.Attachments[0].Size != 64<<10) {
+			t.Errorf("attachment %+v", m.Attachments)
+		}
+	}
+	_ = fmt.Sprint()
+}
