@@ -2,6 +2,7 @@ package mailparse
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 )
 
@@ -126,122 +127,99 @@ var b64val = func() (t [256]byte) {
 	return t
 }()
 
-// qpReader decodes quoted-printable leniently: an '=' not followed by two hex
-// digits or a line end is kept as written (QUIRK: unencoded '=' from broken
-// senders), trailing white space on a line is dropped, soft line breaks
-// ("=" then CRLF, or "=" then spaces then CRLF) are joined.
+// qpReader decodes quoted-printable leniently, a line at a time: an '=' not
+// followed by two hex digits or a line end is kept as written (QUIRK: unencoded
+// '=' from broken senders), trailing white space on a line is dropped, soft
+// line breaks ("=" then CRLF, or "=" then spaces then CRLF) are joined.
 type qpReader struct {
-	br   *bufio.Reader
-	st   *decodeState
-	ws   []byte // white space held until we know it is not at a line end
-	hold []byte // decoded bytes not yet returned
-	err  error
+	br    *bufio.Reader
+	st    *decodeState
+	out   []byte // decoded, not yet returned
+	buf   []byte
+	carry []byte // the end of a partial line that may continue in the next chunk
+	tmp   []byte
+	err   error
 }
 
 func (q *qpReader) Read(p []byte) (int, error) {
-	n := 0
-	if len(q.hold) > 0 {
-		n = copy(p, q.hold)
-		q.hold = q.hold[n:]
-		return n, nil
+	for len(q.out) == 0 {
+		if q.err != nil {
+			return 0, q.err
+		}
+		q.fill()
 	}
-	if q.err != nil {
-		return 0, q.err
-	}
-	emit := func(c byte) {
-		if n < len(p) {
-			p[n] = c
-			n++
-		} else {
-			q.hold = append(q.hold, c)
-		}
-	}
-	for n < len(p) && len(q.hold) == 0 {
-		c, err := q.br.ReadByte()
-		if err != nil {
-			// white space at the very end is trailing: drop it
-			q.ws = q.ws[:0]
-			q.err = err
-			if n > 0 {
-				return n, nil
-			}
-			return 0, err
-		}
-		switch c {
-		case ' ', '\t':
-			q.ws = append(q.ws, c)
-			continue
-		case '\r', '\n':
-			q.ws = q.ws[:0]
-			emit(c)
-			continue
-		}
-		for _, w := range q.ws {
-			emit(w)
-		}
-		q.ws = q.ws[:0]
-		if c != '=' {
-			emit(c)
-			continue
-		}
-		// '=' sequences
-		b, err := q.br.Peek(2)
-		if len(b) >= 2 && isHex(b[0]) && isHex(b[1]) {
-			q.br.Discard(2)
-			emit(unhex(b[0])<<4 | unhex(b[1]))
-			continue
-		}
-		if len(b) >= 1 && (b[0] == '\n' || (b[0] == '\r' && len(b) == 2 && b[1] == '\n')) {
-			q.br.Discard(len(b[:1]) + boolInt(b[0] == '\r'))
-			continue
-		}
-		if len(b) >= 1 && b[0] == '\r' && len(b) == 1 {
-			q.br.Discard(1)
-			continue
-		}
-		if len(b) >= 1 && (b[0] == ' ' || b[0] == '\t') {
-			// "=   \r\n": a soft break with trailing white space
-			if soft := q.softBreakAhead(); soft {
-				continue
-			}
-		}
-		if err != nil && len(b) == 0 {
-			continue // "=" at the very end
-		}
-		q.st.invalid = true
-		emit('=')
-	}
+	n := copy(p, q.out)
+	q.out = q.out[n:]
 	return n, nil
 }
 
-// softBreakAhead consumes "  \r\n" after an '=' and reports whether it was one.
-func (q *qpReader) softBreakAhead() bool {
-	for i := 1; i <= 64; i++ {
-		b, _ := q.br.Peek(i)
-		if len(b) < i {
-			return false
-		}
-		switch b[i-1] {
-		case ' ', '\t':
-			continue
-		case '\n':
-			q.br.Discard(i)
-			return true
-		case '\r':
-			q.br.Discard(i)
-			if nb, _ := q.br.Peek(1); len(nb) == 1 && nb[0] == '\n' {
-				q.br.Discard(1)
-			}
-			return true
-		}
-		return false
+func (q *qpReader) fill() {
+	chunk, err := q.br.ReadSlice('\n')
+	partial := err == bufio.ErrBufferFull
+	if err != nil && !partial {
+		q.err = err
 	}
-	return false
+	if len(q.carry) > 0 {
+		q.tmp = append(append(q.tmp[:0], q.carry...), chunk...)
+		chunk = q.tmp
+		q.carry = q.carry[:0]
+	}
+	out := q.buf[:0]
+	if partial {
+		// Hold back trailing white space and a cut "=X" for the next chunk.
+		end := len(chunk)
+		for end > 0 && (chunk[end-1] == ' ' || chunk[end-1] == '\t') && len(chunk)-end < 256 {
+			end--
+		}
+		if end > 0 && chunk[end-1] == '=' {
+			end--
+		} else if end > 1 && chunk[end-2] == '=' && isHex(chunk[end-1]) {
+			end -= 2
+		}
+		q.carry = append(q.carry, chunk[end:]...)
+		q.buf = q.decode(out, chunk[:end])
+		q.out = q.buf
+		return
+	}
+	body, eol := chunk, []byte(nil)
+	if n := len(body); n > 0 && body[n-1] == '\n' {
+		if n > 1 && body[n-2] == '\r' {
+			body, eol = body[:n-2], body[n-2:]
+		} else {
+			body, eol = body[:n-1], body[n-1:]
+		}
+	}
+	for len(body) > 0 && (body[len(body)-1] == ' ' || body[len(body)-1] == '\t') {
+		body = body[:len(body)-1]
+	}
+	soft := len(body) > 0 && body[len(body)-1] == '='
+	if soft {
+		body = body[:len(body)-1]
+	}
+	out = q.decode(out, body)
+	if !soft {
+		out = append(out, eol...)
+	}
+	q.buf = out
+	q.out = out
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+func (q *qpReader) decode(out, d []byte) []byte {
+	for len(d) > 0 {
+		i := bytes.IndexByte(d, '=')
+		if i < 0 {
+			return append(out, d...)
+		}
+		out = append(out, d[:i]...)
+		d = d[i:]
+		if len(d) >= 3 && isHex(d[1]) && isHex(d[2]) {
+			out = append(out, unhex(d[1])<<4|unhex(d[2]))
+			d = d[3:]
+			continue
+		}
+		q.st.invalid = true
+		out = append(out, '=')
+		d = d[1:]
 	}
-	return 0
+	return out
 }

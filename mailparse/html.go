@@ -32,7 +32,12 @@ func htmlText(b []byte) string {
 			if skip > 0 {
 				continue
 			}
-			w.text(z.Text(), pre > 0)
+			// Text() copies and rewrites every token; most need nothing of it.
+			if raw := z.Raw(); bytes.IndexAny(raw, "&\r\x00") < 0 {
+				w.text(raw, pre > 0)
+			} else {
+				w.text(z.Text(), pre > 0)
+			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, hasAttr := z.TagName()
 			a := atom.Lookup(name)
@@ -159,10 +164,10 @@ func (w *htmlWriter) text(t []byte, pre bool) {
 		if pre {
 			i := bytes.IndexByte(t, '\n')
 			if i < 0 {
-				w.write(string(t))
+				w.write(t)
 				return
 			}
-			w.write(string(bytes.TrimRight(t[:i], "\r")))
+			w.write(bytes.TrimRight(t[:i], "\r"))
 			w.lineBreak()
 			t = t[i+1:]
 			continue
@@ -181,7 +186,7 @@ func (w *htmlWriter) text(t []byte, pre bool) {
 		for j < len(t) && !isHTMLSpace(t[j]) {
 			j++
 		}
-		w.write(string(t[:j]))
+		w.write(t[:j])
 		t = t[j:]
 	}
 }
@@ -190,8 +195,8 @@ func isHTMLSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }
 
-func (w *htmlWriter) write(s string) {
-	if s == "" {
+func (w *htmlWriter) write(s []byte) {
+	if len(s) == 0 {
 		return
 	}
 	if w.pending > 0 && w.out.Len() > 0 {
@@ -215,5 +220,5 @@ func (w *htmlWriter) write(s string) {
 		w.out.WriteByte(' ')
 	}
 	w.space = false
-	w.out.WriteString(s)
+	w.out.Write(s)
 }

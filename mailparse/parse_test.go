@@ -484,3 +484,20 @@ func TestStreaming(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotedPrintableLongLines(t *testing.T) {
+	word := "caf=C3=A9 =3D "
+	raw := "From: a@acme.example\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+		strings.Repeat(word, 3000) + "=\r\nend   \r\nnext\r\n"
+	m, err := mailparse.Parse(strings.NewReader(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimRight(strings.Repeat("café = ", 3000), " ") + " end\nnext"
+	if strings.ReplaceAll(m.Text, "  ", " ") != want && m.Text != strings.Repeat("café = ", 3000)+"end\nnext" {
+		t.Errorf("long QP line decoded wrong: %d bytes, problems %q, tail %q", len(m.Text), m.Problems, m.Text[len(m.Text)-40:])
+	}
+	if len(m.Problems) != 0 {
+		t.Errorf("Problems = %q", m.Problems)
+	}
+}
