@@ -78,6 +78,20 @@ type Case struct {
 	// References are the Message-IDs of the case's conversation, oldest
 	// first, bounded, used for the References header of outgoing mail.
 	References []string `json:"references,omitempty"`
+
+	// Support policy state (PRODUCT.md "Follow-ups", issue "Support policy").
+	FirstResponseTarget string     `json:"first_response_target,omitempty"` // "4bh", as configured
+	FirstResponseMet    *bool      `json:"first_response_met,omitempty"`    // set by the first agent answer
+	SLAWarned           bool       `json:"sla_warned,omitempty"`            // 75 % warning sent
+	SLABreached         bool       `json:"sla_breached,omitempty"`          // breach notice sent
+	WaitingSince        *time.Time `json:"waiting_since,omitempty"`         // last contact attempt while waiting
+	ContactAttempts     int        `json:"contact_attempts,omitempty"`      // agent answer + reminders since the customer last wrote
+	ResolvedAt          *time.Time `json:"resolved_at,omitempty"`
+	ClosedAt            *time.Time `json:"closed_at,omitempty"`
+	AutoClosed          bool       `json:"auto_closed,omitempty"` // closed for want of an answer: a reply soon reopens it
+	// NextCheck is when the scheduler must look at the case again; the
+	// store keeps an index of it.
+	NextCheck *time.Time `json:"next_check,omitempty"`
 }
 
 // Message is one entry of a case's conversation.

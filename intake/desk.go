@@ -55,6 +55,10 @@ type Options struct {
 	AutoReplyLimit  int
 	AutoReplyWindow time.Duration
 	RefusalWindow   time.Duration
+	// Policy holds the support policy's timers.
+	Policy PolicyOptions
+	// Auth is the sender authentication policy ([security]).
+	Auth AuthOptions
 	// MaxAttempts is how often a mail may fail to process before it is
 	// quarantined; default 3.
 	MaxAttempts int
@@ -65,6 +69,8 @@ type Options struct {
 	Queued func()
 	// Observe is told the outcome of every mail, after its commit.
 	Observe func(Result)
+	// Timer is told what each case timer did, after its commit.
+	Timer func(Result)
 }
 
 // Desk applies the case workflow to incoming mail.
@@ -105,6 +111,7 @@ func NewDesk(opts Options) (*Desk, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	opts.Policy.defaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -133,6 +140,10 @@ type Incoming struct {
 	// ParseErr is set when nothing usable could be read; the mail is
 	// rejected and kept in the quarantine folder.
 	ParseErr error
+	// DKIMChecked says casemail verified the mail's DKIM signatures itself
+	// ([security] verify_dkim); DKIMPass lists the d= domains of the valid ones.
+	DKIMChecked bool
+	DKIMPass    []string
 }
 
 // Result is the decision taken for one mail.

@@ -63,7 +63,7 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 	if err := d.notify(tx, c, r, TmplNotifyReply, data); err != nil {
 		return err
 	}
-	return tx.PutCase(c)
+	return d.putCase(tx, c)
 }
 
 // agentMail applies an agent's commands and relays the agent's new text to
@@ -110,7 +110,7 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 		}
 		r.Reason = "internal note by " + agent.Addr
 		c.State = stateAfterCommands(c.State, cmds)
-		return tx.PutCase(c)
+		return d.putCase(tx, c)
 	}
 
 	if err := tx.IndexMessage(m.MessageID, c.ID); err != nil {
@@ -139,7 +139,7 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 		r.Reason += "; commands " + strings.Join(done, " ")
 	}
 	c.State = state
-	return tx.PutCase(c)
+	return d.putCase(tx, c)
 }
 
 // stateAfterCommands is the state the commands of a note leave the case in.

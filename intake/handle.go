@@ -27,6 +27,14 @@ func (d *Desk) handle(tx Tx, in *Incoming) (Result, error) {
 		return r, nil
 	}
 
+	if m.From.Addr != "" && d.mustAuthenticate(m.From.Addr) {
+		if why := d.authenticate(in); why != "" {
+			// Not marked seen: once an admin fixes the trust settings, the
+			// same mail moved back to the inbox is processed.
+			r.Outcome, r.Reason = OutcomeQuarantined, "sender authentication failed: "+why
+			return r, nil
+		}
+	}
 	var err error
 	switch {
 	case m.Report != nil || isBounceSender(m):
@@ -48,7 +56,7 @@ func (d *Desk) handle(tx Tx, in *Incoming) (Result, error) {
 			}
 		}
 	}
-	if err != nil {
+	if err != nil || r.Outcome == OutcomeRejected {
 		return r, err
 	}
 	return r, tx.MarkSeen(key, &SeenMail{Outcome: r.Outcome, Case: r.Case, At: d.now()})

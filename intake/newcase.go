@@ -132,7 +132,7 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	if err := d.notify(tx, c, r, TmplNotifyNew, data); err != nil {
 		return err
 	}
-	return tx.PutCase(c)
+	return d.putCase(tx, c)
 }
 
 // plan returns the account's plan, or nil.

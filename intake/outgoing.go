@@ -100,6 +100,10 @@ type MailData struct {
 	AgentName         string // the answering agent's display name
 	Commands          []string
 	Error             string // why an agent command could not be applied
+	ReopenDays        int    // how long after an automatic close a reply reopens the case
+	MaxAttempts       int    // contact attempts before an automatic close
+	OldSeverity       int    // severity before a change
+	Rating            int    // survey rating just given
 }
 
 // Problem names a required field that is missing or invalid.

@@ -47,7 +47,7 @@ func (d *Desk) deliveryReport(tx Tx, in *Incoming, r *Result) error {
 		}
 		r.Case = c.ID
 		r.Reason = "delivery report: " + text
-		return tx.PutCase(c)
+		return d.putCase(tx, c)
 	}
 	r.Reason = "delivery report about no mail casemail sent"
 	return nil

@@ -17,7 +17,14 @@ type Tx interface {
 	// a number is never handed out twice, even if its case is deleted.
 	NextCaseNumber() (uint64, error)
 	Case(id CaseID) (*Case, error) // without Messages
-	PutCase(c *Case) error         // Messages are ignored: use AppendMessage
+	// PutCase stores a case (Messages are ignored: use AppendMessage) and
+	// keeps the index of NextCheck up to date.
+	PutCase(c *Case) error
+	// DueCases lists cases whose NextCheck is at or before t, earliest
+	// first, at most limit.
+	DueCases(t time.Time, limit int) ([]CaseID, error)
+	// NextDue is the earliest NextCheck of any case (zero when none).
+	NextDue() (time.Time, error)
 	AppendMessage(id CaseID, m *Message) error
 	Messages(id CaseID) ([]Message, error)
 	// ForEachCase calls fn for every case, without messages, in no set order.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-sasl"
 
 	"casemail/intake"
@@ -49,7 +50,12 @@ type Options struct {
 	// Timeout bounds every network operation; default 1 minute.
 	Timeout time.Duration
 
-	Parse  mailparse.Options
+	Parse mailparse.Options
+	// VerifyDKIM checks each mail's DKIM signatures while it streams in;
+	// LookupTXT resolves the keys (nil: the system resolver).
+	VerifyDKIM bool
+	LookupTXT  func(domain string) ([]string, error)
+
 	Logger *slog.Logger
 	Hooks  Hooks
 }
@@ -453,8 +459,7 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 						in.ParseErr = errors.New("server sent no body")
 						continue
 					}
-					in.Msg, in.ParseErr = mailparse.Parse(item.Literal, &s.opts.Parse)
-					_, _ = io.Copy(io.Discard, item.Literal)
+					s.parse(in, item.Literal)
 				}
 			}
 			if in.UID == 0 {
@@ -471,6 +476,34 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 		return nil, fmt.Errorf("UID FETCH: %w", err)
 	}
 	return mails, nil
+}
+
+// parse reads one mail from the server, parsing it and, when configured,
+// verifying its DKIM signatures in the same pass.
+func (s *Source) parse(in *intake.Incoming, r io.Reader) {
+	if !s.opts.VerifyDKIM {
+		in.Msg, in.ParseErr = mailparse.Parse(r, &s.opts.Parse)
+		_, _ = io.Copy(io.Discard, r)
+		return
+	}
+	pr, pw := io.Pipe()
+	verified := make(chan []string, 1)
+	go func() {
+		vs, _ := dkim.VerifyWithOptions(pr, &dkim.VerifyOptions{LookupTXT: s.opts.LookupTXT})
+		_, _ = io.Copy(io.Discard, pr) // the verifier may stop early
+		var pass []string
+		for _, v := range vs {
+			if v.Err == nil && v.Domain != "" {
+				pass = append(pass, strings.ToLower(v.Domain))
+			}
+		}
+		verified <- pass
+	}()
+	tee := io.TeeReader(r, pw)
+	in.Msg, in.ParseErr = mailparse.Parse(tee, &s.opts.Parse)
+	_, _ = io.Copy(io.Discard, tee)
+	pw.Close()
+	in.DKIMPass, in.DKIMChecked = <-verified, true
 }
 
 // settle moves (or flags) mails whose effect is committed, then records it.
