@@ -84,7 +84,11 @@ type Contacts struct {
 
 // Cases is the [cases] section.
 type Cases struct {
-	IDPrefix string `toml:"id_prefix"`
+	IDPrefix           string   `toml:"id_prefix"`
+	ReminderAfter      string   `toml:"reminder_after"`       // e.g. "2bd"
+	MaxContactAttempts int      `toml:"max_contact_attempts"` // agent answer + reminders
+	ResolvedCloseAfter Duration `toml:"resolved_close_after"`
+	ReopenWithin       Duration `toml:"reopen_within"`
 }
 
 // Agents is the [agents] section.
@@ -163,9 +167,10 @@ func Default() *Config {
 			PollInterval: Duration{time.Minute}, Idle: true, StartFrom: "unseen",
 			BatchSize: 200, Timeout: Duration{time.Minute},
 		},
-		SMTP:   SMTP{Port: 587, TLS: "starttls", Timeout: Duration{30 * time.Second}},
-		Store:  Store{Path: "casemail.db"},
-		Cases:  Cases{IDPrefix: "CASE"},
+		SMTP:  SMTP{Port: 587, TLS: "starttls", Timeout: Duration{30 * time.Second}},
+		Store: Store{Path: "casemail.db"},
+		Cases: Cases{IDPrefix: "CASE", ReminderAfter: "2bd", MaxContactAttempts: 3,
+			ResolvedCloseAfter: Duration{7 * 24 * time.Hour}, ReopenWithin: Duration{7 * 24 * time.Hour}},
 		Admin:  Admin{Listen: "127.0.0.1:8025"},
 		Log:    Log{Format: "text", Level: "info"},
 		Limits: Limits{MaxMessageBytes: 25 << 20, AutoRepliesPerHour: 3},
@@ -285,6 +290,18 @@ func (c *Config) Validate() error {
 	}
 	if !validPrefix(c.Cases.IDPrefix) {
 		add(fieldErr("cases", "id_prefix", "%q: want letters, digits and dashes, starting with a letter", c.Cases.IDPrefix))
+	}
+	if _, err := calendar.ParseTarget(c.Cases.ReminderAfter); err != nil {
+		add(fieldErr("cases", "reminder_after", "%v", err))
+	}
+	if c.Cases.MaxContactAttempts < 1 {
+		add(fieldErr("cases", "max_contact_attempts", "%d: want at least 1", c.Cases.MaxContactAttempts))
+	}
+	if c.Cases.ResolvedCloseAfter.Duration <= 0 {
+		add(fieldErr("cases", "resolved_close_after", "must be positive"))
+	}
+	if c.Cases.ReopenWithin.Duration <= 0 {
+		add(fieldErr("cases", "reopen_within", "must be positive"))
 	}
 	for i, a := range c.Agents.Addresses {
 		if !isAddress(a) {

@@ -187,21 +187,35 @@ func TestValidate(t *testing.T) {
 		{"max_message_bytes", func(c *config.Config) { c.Limits.MaxMessageBytes = 10 }, []string{"[limits] max_message_bytes"}},
 		{"auto_replies_per_hour", func(c *config.Config) { c.Limits.AutoRepliesPerHour = 0 }, []string{"[limits] auto_replies_per_hour"}},
 
-		{"calendar bad time zone", func(c *config.Config) { editCal(c, "pacific", func(x *config.Calendar) { x.TimeZone = "Pacific/Nowhere" }) }, []string{"calendars.pacific", "time_zone", "Pacific/Nowhere"}},
-		{"calendar bad weekday", func(c *config.Config) { editCal(c, "pacific", func(x *config.Calendar) { x.Weekdays = []string{"mon", "funday"} }) }, []string{"calendars.pacific", "weekdays", "funday"}},
+		{"calendar bad time zone", func(c *config.Config) {
+			editCal(c, "pacific", func(x *config.Calendar) { x.TimeZone = "Pacific/Nowhere" })
+		}, []string{"calendars.pacific", "time_zone", "Pacific/Nowhere"}},
+		{"calendar bad weekday", func(c *config.Config) {
+			editCal(c, "pacific", func(x *config.Calendar) { x.Weekdays = []string{"mon", "funday"} })
+		}, []string{"calendars.pacific", "weekdays", "funday"}},
 		{"calendar bad hours", func(c *config.Config) { editCal(c, "pacific", func(x *config.Calendar) { x.Hours = "8-18" }) }, []string{"calendars.pacific", "hours", "8-18"}},
 		{"calendar hours backwards", func(c *config.Config) { editCal(c, "pacific", func(x *config.Calendar) { x.Hours = "18:00-08:00" }) }, []string{"calendars.pacific", "hours"}},
 		{"calendar hours missing", func(c *config.Config) { editCal(c, "pacific", func(x *config.Calendar) { x.Hours = "" }) }, []string{"calendars.pacific", "hours"}},
-		{"calendar bad holiday", func(c *config.Config) { editCal(c, "pacific", func(x *config.Calendar) { x.Holidays = []string{"25/12/2026"} }) }, []string{"calendars.pacific", "holidays", "25/12/2026"}},
+		{"calendar bad holiday", func(c *config.Config) {
+			editCal(c, "pacific", func(x *config.Calendar) { x.Holidays = []string{"25/12/2026"} })
+		}, []string{"calendars.pacific", "holidays", "25/12/2026"}},
 		{"plan unknown calendar", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.Calendar = "atlantic" }) }, []string{"[plans.premium] calendar", "atlantic"}},
-		{"plan severity 0", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.Severities = []int{0, 1, 2, 3} }) }, []string{"[plans.premium] severities", "0"}},
-		{"plan severity 5", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.Severities = []int{1, 2, 3, 5} }) }, []string{"[plans.premium] severities", "5"}},
+		{"plan severity 0", func(c *config.Config) {
+			editPlan(c, "premium", func(x *config.Plan) { x.Severities = []int{0, 1, 2, 3} })
+		}, []string{"[plans.premium] severities", "0"}},
+		{"plan severity 5", func(c *config.Config) {
+			editPlan(c, "premium", func(x *config.Plan) { x.Severities = []int{1, 2, 3, 5} })
+		}, []string{"[plans.premium] severities", "5"}},
 		{"plan no severities", func(c *config.Config) {
 			editPlan(c, "premium", func(x *config.Plan) { x.Severities, x.FirstResponse = nil, nil })
 		}, []string{"[plans.premium] severities"}},
 		{"first_response key not a severity of the plan", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.FirstResponse["4"] = "5bd" }) }, []string{"[plans.premium] first_response", `"4"`}},
-		{"first_response key not a number", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.FirstResponse["high"] = "1bd" }) }, []string{"[plans.premium] first_response", `"high"`}},
-		{"first_response bad target", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.FirstResponse["2"] = "1 day" }) }, []string{"[plans.premium] first_response", "severity 2", "1 day"}},
+		{"first_response key not a number", func(c *config.Config) {
+			editPlan(c, "premium", func(x *config.Plan) { x.FirstResponse["high"] = "1bd" })
+		}, []string{"[plans.premium] first_response", `"high"`}},
+		{"first_response bad target", func(c *config.Config) {
+			editPlan(c, "premium", func(x *config.Plan) { x.FirstResponse["2"] = "1 day" })
+		}, []string{"[plans.premium] first_response", "severity 2", "1 day"}},
 		{"first_response zero target", func(c *config.Config) { editPlan(c, "premium", func(x *config.Plan) { x.FirstResponse["1"] = "0bh" }) }, []string{"[plans.premium] first_response", "0bh"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

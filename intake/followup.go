@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"casemail/mailparse"
 )
@@ -37,12 +38,22 @@ func (d *Desk) mayWrite(sender string, c *Case) bool {
 	return d.opts.Directory().IsContactOf(sender, c.Account)
 }
 
+// maxRatingReply bounds the text of a reply that only rates the support:
+// such a reply is recorded without reopening the resolved case.
+const maxRatingReply = 80
+
 // customerReply stores a customer's reply, reopens the case and forwards
 // the new text to the agents. A reply to a closed case opens a new case
-// that refers to it.
+// that refers to it, unless the case was closed automatically for want of
+// an answer a short while ago: then the reply reopens it.
 func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
+	now := d.now()
 	if c.State == StateClosed {
-		return d.newCase(tx, in, c, r)
+		recent := c.AutoClosed && c.ClosedAt != nil && now.Sub(*c.ClosedAt) <= d.opts.Policy.ReopenWithin
+		if !recent {
+			r.Case = ""
+			return d.newCase(tx, in, c, r)
+		}
 	}
 	m := in.Msg
 	text := mailparse.NewText(m.Text)
@@ -51,19 +62,58 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 	}
 	r.Outcome = OutcomeFollowUp
 	r.Reason = fmt.Sprintf("customer reply, case was %s", c.State)
+	data := d.mailData(c, "en")
+	data.Sender, data.Subject, data.Text = m.From.Addr, m.Subject, text
+
 	if c.State == StateResolved {
 		if n, ok := mailparse.Rating(text); ok {
 			c.SurveyRating = &n
+			data.Rating = n
 			r.Reason += fmt.Sprintf("; survey rating %d", n)
+			if len(strings.TrimSpace(text)) <= maxRatingReply {
+				// A rating alone: the case stays resolved.
+				r.Reason += "; case stays resolved"
+				if err := d.notify(tx, c, r, TmplNotifyReply, data); err != nil {
+					return err
+				}
+				return d.putCase(tx, c)
+			}
 		}
 	}
 	c.State = StateOpen
-	data := &MailData{Case: c, Account: d.opts.Directory().Account(c.Account), Support: d.supportAddr,
-		Sender: m.From.Addr, Subject: m.Subject, Text: text}
+	c.AutoClosed, c.ClosedAt, c.ResolvedAt = false, nil, nil
+	c.WaitingSince, c.ContactAttempts = nil, 0
+	if err := d.customerSeverity(tx, c, text, r); err != nil {
+		return err
+	}
 	if err := d.notify(tx, c, r, TmplNotifyReply, data); err != nil {
 		return err
 	}
 	return d.putCase(tx, c)
+}
+
+// customerSeverity raises the case's severity when a reply asks for a more
+// urgent one ("Severity: 1", "Gravité : 1") that the plan allows; agents
+// are told.
+func (d *Desk) customerSeverity(tx Tx, c *Case, text string, r *Result) error {
+	f := mailparse.ExtractFields(text)
+	if f.Severity == 0 || f.Severity >= c.Severity {
+		return nil
+	}
+	plan := d.plan(d.opts.Directory().Account(c.Account))
+	if plan != nil && !plan.Allows(f.Severity) {
+		r.Reason += fmt.Sprintf("; severity %d asked, not allowed by the plan", f.Severity)
+		return nil
+	}
+	old := c.Severity
+	c.Severity = f.Severity
+	if c.FirstResponseAt == nil {
+		d.setDue(c, plan, &MailData{})
+	}
+	r.Reason += fmt.Sprintf("; severity raised from %d to %d", old, c.Severity)
+	data := d.mailData(c, "en")
+	data.OldSeverity = old
+	return d.notify(tx, c, r, TmplSeverityChanged, data)
 }
 
 // agentMail applies an agent's commands and relays the agent's new text to
@@ -71,11 +121,12 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 	m := in.Msg
 	agent := m.From
+	now := d.now()
 	cmds, text := mailparse.Commands(mailparse.NewText(m.Text))
 	text = strings.TrimSpace(text)
 	r.Outcome = OutcomeFollowUp
-	data := &MailData{Case: c, Account: d.opts.Directory().Account(c.Account), Support: d.supportAddr,
-		Sender: agent.Addr, Subject: m.Subject, AgentName: agentName(agent)}
+	data := d.mailData(c, "en")
+	data.Sender, data.Subject, data.AgentName = agent.Addr, m.Subject, agentName(agent)
 	toAgent := &Outgoing{To: []string{agent.Addr}, InReplyTo: m.MessageID, AutoSubmitted: true}
 
 	note, state := false, StateWaiting
@@ -91,7 +142,7 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 		case "waiting":
 			state = StateWaiting
 		case "severity":
-			if err := d.changeSeverity(c, cmd.Arg, data); err != "" {
+			if err := d.changeSeverity(c, cmd.Arg); err != "" {
 				data.Error = err
 				r.Reason = "agent command refused: " + err
 				return d.send(tx, c, r, TmplAgentError, "en", data, toAgent, false)
@@ -109,36 +160,79 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 			return err
 		}
 		r.Reason = "internal note by " + agent.Addr
-		c.State = stateAfterCommands(c.State, cmds)
-		return d.putCase(tx, c)
-	}
-
-	if err := tx.IndexMessage(m.MessageID, c.ID); err != nil {
-		return err
-	}
-	if text != "" {
-		data.Text = text
-		if c.FirstResponseAt == nil {
-			now := d.now()
-			c.FirstResponseAt = &now
-		}
-		out := &Outgoing{To: []string{c.Contact}, FromName: data.AgentName + " via " + d.supportDisplay()}
-		for _, a := range m.Attachments {
-			if a.Data != nil {
-				out.Attachments = append(out.Attachments, OutAttached{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
-			}
-		}
-		if err := d.send(tx, c, r, TmplAgentReply, c.Language, data, out, true); err != nil {
+		state = stateAfterCommands(c.State, cmds)
+	} else {
+		if err := tx.IndexMessage(m.MessageID, c.ID); err != nil {
 			return err
 		}
-		r.Reason = "agent answer relayed to " + c.Contact
-	} else {
-		r.Reason = "agent mail with no text to relay"
+		if text != "" {
+			if err := d.relay(tx, in, c, r, text); err != nil {
+				return err
+			}
+		} else {
+			r.Reason = "agent mail with no text to relay"
+		}
 	}
 	if len(done) > 0 {
 		r.Reason += "; commands " + strings.Join(done, " ")
 	}
+	return d.setState(tx, c, r, state, now)
+}
+
+// relay sends an agent's new text, and the files they attached, to the
+// case's contact. The first answer stops the first-response clock.
+func (d *Desk) relay(tx Tx, in *Incoming, c *Case, r *Result, text string) error {
+	m := in.Msg
+	now := d.now()
+	if c.FirstResponseAt == nil {
+		c.FirstResponseAt = &now
+		if c.FirstResponseDue != nil {
+			met := !now.After(*c.FirstResponseDue)
+			c.FirstResponseMet = &met
+		}
+	}
+	data := d.mailData(c, c.Language)
+	data.Text, data.AgentName, data.Sender = text, agentName(m.From), m.From.Addr
+	out := &Outgoing{To: []string{c.Contact}, FromName: data.AgentName + " via " + d.supportDisplay()}
+	for _, a := range m.Attachments {
+		if a.Data != nil {
+			out.Attachments = append(out.Attachments, OutAttached{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+		}
+	}
+	if err := d.send(tx, c, r, TmplAgentReply, c.Language, data, out, true); err != nil {
+		return err
+	}
+	r.Reason = "agent answer relayed to " + c.Contact
+	// The answer is the first contact attempt of a waiting period.
+	c.ContactAttempts, c.WaitingSince = 1, &now
+	return nil
+}
+
+// setState moves a case to the state an agent's mail leaves it in, with
+// what each state brings: a resolution notice and survey on resolve.
+func (d *Desk) setState(tx Tx, c *Case, r *Result, state State, now time.Time) error {
+	prev := c.State
 	c.State = state
+	switch state {
+	case StateWaiting:
+		if c.WaitingSince == nil {
+			c.WaitingSince, c.ContactAttempts = &now, max(c.ContactAttempts, 1)
+		}
+	case StateResolved:
+		c.WaitingSince = nil
+		if prev != StateResolved {
+			c.ResolvedAt = &now
+			err := d.send(tx, c, r, TmplResolved, c.Language, d.mailData(c, c.Language),
+				&Outgoing{To: []string{c.Contact}, AutoSubmitted: true}, true)
+			if err != nil {
+				return err
+			}
+		}
+	case StateClosed:
+		c.WaitingSince, c.ClosedAt, c.AutoClosed = nil, &now, false
+	case StateOpen:
+		c.WaitingSince = nil
+	}
 	return d.putCase(tx, c)
 }
 
@@ -158,7 +252,7 @@ func stateAfterCommands(cur State, cmds []mailparse.Command) State {
 }
 
 // changeSeverity applies "#severity N"; it returns why it could not.
-func (d *Desk) changeSeverity(c *Case, arg string, data *MailData) string {
+func (d *Desk) changeSeverity(c *Case, arg string) string {
 	n, err := strconv.Atoi(strings.TrimSpace(arg))
 	if err != nil || n < 1 || n > 4 {
 		return fmt.Sprintf("#severity needs a number from 1 to 4, not %q", arg)
@@ -169,7 +263,7 @@ func (d *Desk) changeSeverity(c *Case, arg string, data *MailData) string {
 	}
 	c.Severity = n
 	if c.FirstResponseAt == nil {
-		d.setDue(c, plan, data)
+		d.setDue(c, plan, &MailData{})
 	}
 	return ""
 }

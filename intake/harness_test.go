@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,6 +97,8 @@ type envOptions struct {
 	// NoOutboxLoop leaves the outbox to the test: it calls env.flush.
 	NoOutboxLoop   bool
 	AutoReplyLimit int
+	// Log sends the daemon's logs to t.Log (also set by CASEMAIL_TEST_LOG=1).
+	Log bool
 	// Observe is called with every result, right after its commit and
 	// before the mail is moved on the server.
 	Observe func(intake.Result)
@@ -197,7 +201,8 @@ func (e *env) start() {
 		Timeout: 5 * time.Second, HelloName: "casemail.test",
 	}, nil)
 	must(t, err)
-	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Now: e.clock.Now})
+	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Now: e.clock.Now,
+		Logger: e.logger("outbox")})
 	queued := e.outbox.Wake
 	if e.opts.NoOutboxLoop {
 		queued = nil
@@ -208,6 +213,7 @@ func (e *env) start() {
 		IDPrefix: "CASE", ProcessedFolder: e.processed, QuarantineFolder: e.quarantine,
 		AutoReplyLimit: e.opts.AutoReplyLimit,
 		Now:            e.clock.Now,
+		Logger:         e.logger("intake"),
 		Queued:         queued,
 		Observe:        e.observe,
 	})
@@ -222,6 +228,7 @@ func (e *env) start() {
 		Idle:             true,
 		StartFrom:        e.opts.StartFrom,
 		Timeout:          10 * time.Second,
+		Logger:           e.logger("imap"),
 		Parse:            mailparse.Options{KeepAttachments: fromAgent},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,6 +246,23 @@ func (e *env) start() {
 			_ = e.outbox.Run(ctx)
 		}()
 	}
+}
+
+// logger returns a logger writing to t.Log when logs are asked for, else nil.
+func (e *env) logger(component string) *slog.Logger {
+	if !e.opts.Log && os.Getenv("CASEMAIL_TEST_LOG") == "" {
+		return nil
+	}
+	t := e.t
+	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).
+		With("component", component)
+}
+
+type tlogWriter struct{ t *testing.T }
+
+func (w tlogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // fromAgent is the daemon's KeepAttachments: keep the bytes of agents' mail.

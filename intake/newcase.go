@@ -20,7 +20,10 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	dir := d.opts.Directory()
 	text := mailparse.NewText(m.Text)
 	fields := mailparse.ExtractFields(m.Text)
-	lang := d.language(tx, sender, m)
+	lang, err := d.language(tx, sender, m)
+	if err != nil {
+		return err
+	}
 
 	accounts := dir.AccountsOf(sender)
 	if len(accounts) == 0 {
@@ -155,6 +158,8 @@ func (d *Desk) setDue(c *Case, plan *Plan, data *MailData) {
 	}
 	due := plan.Calendar.Due(c.CreatedAt, target).UTC()
 	c.FirstResponseDue = &due
+	c.FirstResponseTarget = target.String()
+	c.SLAWarned, c.SLABreached = false, false
 	data.Target = target.String()
 	data.Due = formatDue(due, plan, c.Language)
 }
@@ -225,10 +230,21 @@ func caseReason(c *Case, acct *Account, problems []Problem, lowered bool) string
 	return b.String()
 }
 
-// language picks the language to answer in: the one the contact wrote in
-// before, else the one detected in this mail.
-func (d *Desk) language(tx Tx, sender string, m *mailparse.Message) string {
+// language picks the language to answer a new case in: the one detected
+// in the mail, unless the mail says too little to tell (no
+// Content-Language, a few words) and the contact is known to write in
+// another; the choice is remembered for the contact.
+func (d *Desk) language(tx Tx, sender string, m *mailparse.Message) (string, error) {
 	lang := mailparse.DetectLanguage(m.Text, m.ContentLanguage)
-	_ = tx.SetContactLanguage(sender, lang)
-	return lang
+	known, err := tx.ContactLanguage(sender)
+	if err != nil {
+		return "", err
+	}
+	if known != "" && known != lang && m.ContentLanguage == "" && len(strings.Fields(m.Text)) < 12 {
+		return known, nil
+	}
+	if known != lang {
+		err = tx.SetContactLanguage(sender, lang)
+	}
+	return lang, err
 }

@@ -92,12 +92,12 @@ func (d *Desk) send(tx Tx, c *Case, r *Result, tmpl, lang string, data *MailData
 	}
 	r.Sent = append(r.Sent, out)
 	if c != nil && toCase {
-		kind := KindSystem
+		kind, from := KindSystem, d.supportAddr
 		if tmpl == TmplAgentReply {
-			kind = KindAgent
+			kind, from = KindAgent, data.Sender
 		}
 		return d.appendMessage(tx, c, &Message{
-			Direction: Out, Kind: kind, From: d.supportAddr, To: out.To,
+			Direction: Out, Kind: kind, From: from, To: out.To,
 			Subject: out.Subject, Text: body, MessageID: out.MessageID, At: out.Date,
 		})
 	}

@@ -33,6 +33,8 @@ var Languages = []string{"en", "fr"}
 var Names = []string{
 	intake.TmplAck, intake.TmplRefusal, intake.TmplNotifyNew, intake.TmplNotifyReply,
 	intake.TmplAgentReply, intake.TmplAgentHelp, intake.TmplAgentError,
+	intake.TmplSLAWarning, intake.TmplSLABreach, intake.TmplReminder, intake.TmplAutoClosed,
+	intake.TmplResolved, intake.TmplSeverityChanged,
 }
 
 const tmplExt = ".tmpl"
@@ -359,5 +361,6 @@ func sampleData() *intake.MailData {
 		RequestedSeverity: 1, Due: "Tue 24 Nov 2026 12:00 PST (America/Los_Angeles)",
 		Target: "1bd", ReopenedFrom: "CASE-998", AgentName: "Bob",
 		Commands: []string{"#note", "#resolve"}, Error: "sample",
+		ReopenDays: 7, MaxAttempts: 3, OldSeverity: 3, Rating: 5,
 	}
 }

@@ -32,9 +32,10 @@ var (
 	bucketHits      = []byte("hits")
 	bucketMailboxes = []byte("mailboxes")
 	bucketLanguages = []byte("languages")
+	bucketTimers    = []byte("timers") // NextCheck (unix nanos, big-endian) + case ID
 
 	allBuckets = [][]byte{bucketMeta, bucketCases, bucketMessages, bucketMsgIDs,
-		bucketSeen, bucketOutbox, bucketHits, bucketMailboxes, bucketLanguages}
+		bucketSeen, bucketOutbox, bucketHits, bucketMailboxes, bucketLanguages, bucketTimers}
 
 	keySchema  = []byte("schema")
 	keyCaseSeq = []byte("case_seq")
@@ -199,7 +200,68 @@ func (t *txn) PutCase(c *intake.Case) error {
 	if err != nil {
 		return fmt.Errorf("case %s: %w", c.ID, err)
 	}
-	return t.b(bucketCases).Put([]byte(c.ID), v)
+	cases := t.b(bucketCases)
+	timers := t.b(bucketTimers)
+	if old := cases.Get([]byte(c.ID)); old != nil {
+		var prev struct {
+			NextCheck *time.Time `json:"next_check"`
+		}
+		if json.Unmarshal(old, &prev) == nil && prev.NextCheck != nil {
+			if prev.NextCheck.Equal(ptrTime(c.NextCheck)) {
+				return cases.Put([]byte(c.ID), v)
+			}
+			if err := timers.Delete(timerKey(*prev.NextCheck, c.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	if c.NextCheck != nil {
+		if err := timers.Put(timerKey(*c.NextCheck, c.ID), nil); err != nil {
+			return err
+		}
+	}
+	return cases.Put([]byte(c.ID), v)
+}
+
+func ptrTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func timerKey(t time.Time, id intake.CaseID) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+	return append(k, id...)
+}
+
+func (t *txn) DueCases(at time.Time, limit int) ([]intake.CaseID, error) {
+	b := t.b(bucketTimers)
+	if b == nil {
+		return nil, nil
+	}
+	var ids []intake.CaseID
+	end := uint64(at.UnixNano())
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k[:8]) <= end; k, _ = c.Next() {
+		ids = append(ids, intake.CaseID(k[8:]))
+		if limit > 0 && len(ids) == limit {
+			break
+		}
+	}
+	return ids, nil
+}
+
+func (t *txn) NextDue() (time.Time, error) {
+	b := t.b(bucketTimers)
+	if b == nil {
+		return time.Time{}, nil
+	}
+	k, _ := b.Cursor().First()
+	if k == nil {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))), nil
 }
 
 func (t *txn) ForEachCase(fn func(*intake.Case) error) error {

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"casemail/calendar"
 	"casemail/config"
 	"casemail/intake"
 	"casemail/intake/imapsrc"
@@ -33,11 +34,14 @@ type Overrides struct {
 	SMTPTLS *tls.Config
 	Now     func() time.Time
 	Observe func(intake.Result)
+	Timer   func(intake.Result)
 	// AdminListener, when set, serves the admin endpoint on it instead of
 	// listening on [admin] listen.
 	AdminListener net.Listener
 	// ContactsPoll is how often the contacts file is checked; default 2s.
 	ContactsPoll time.Duration
+	// LookupTXT resolves DKIM keys (tests serve their own); nil: DNS.
+	LookupTXT func(domain string) ([]string, error)
 }
 
 // Daemon is casemail run: the IMAP source, the outbox and the admin
@@ -100,6 +104,10 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 	if err != nil {
 		return nil, err
 	}
+	reminder, err := calendar.ParseTarget(cfg.Cases.ReminderAfter)
+	if err != nil {
+		return nil, fmt.Errorf("[cases] reminder_after: %w", err)
+	}
 	d.db, err = store.Open(cfg.Store.Path, nil)
 	if err != nil {
 		return nil, err
@@ -114,9 +122,20 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 		IDPrefix:        cfg.Cases.IDPrefix,
 		ProcessedFolder: cfg.IMAP.ProcessedFolder, QuarantineFolder: cfg.IMAP.QuarantineFolder,
 		AutoReplyLimit: cfg.Limits.AutoRepliesPerHour,
-		Now:            ov.Now, Logger: log.With("component", "intake"),
+		Policy: intake.PolicyOptions{
+			ReminderAfter:      reminder,
+			MaxContactAttempts: cfg.Cases.MaxContactAttempts,
+			ResolvedCloseAfter: cfg.Cases.ResolvedCloseAfter.Duration,
+			ReopenWithin:       cfg.Cases.ReopenWithin.Duration,
+		},
+		Auth: intake.AuthOptions{
+			TrustedAuthservIDs: cfg.Security.TrustedAuthservIDs,
+			Require:            cfg.Security.RequireAuth,
+		},
+		Now: ov.Now, Logger: log.With("component", "intake"),
 		Queued:  d.outbox.Wake,
 		Observe: d.observe,
+		Timer:   d.timer,
 	})
 	if err != nil {
 		d.db.Close()
@@ -136,7 +155,9 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 			MaxMessageBytes: cfg.Limits.MaxMessageBytes,
 			KeepAttachments: d.fromAgent,
 		},
-		Logger: log.With("component", "imap"),
+		VerifyDKIM: cfg.Security.VerifyDKIM,
+		LookupTXT:  ov.LookupTXT,
+		Logger:     log.With("component", "imap"),
 		Hooks: imapsrc.Hooks{
 			Polled: d.polled,
 			Fetched: func(n int) {
@@ -166,6 +187,37 @@ func (d *Daemon) observe(r intake.Result) {
 		"case", string(r.Case), "reason", r.Reason, "sent", len(r.Sent))
 	if d.ov.Observe != nil {
 		d.ov.Observe(r)
+	}
+}
+
+func (d *Daemon) timer(r intake.Result) {
+	switch {
+	case strings.HasPrefix(r.Reason, "first-response warning"):
+		d.metrics.sla.WithLabelValues("warning").Inc()
+	case strings.HasPrefix(r.Reason, "first-response target breached"):
+		d.metrics.sla.WithLabelValues("breach").Inc()
+	}
+	if d.ov.Timer != nil {
+		d.ov.Timer(r)
+	}
+}
+
+// schedule runs case timers (first-response warnings and breaches,
+// reminders, automatic closes) when they fall due, at least every minute.
+func (d *Daemon) schedule(ctx context.Context) {
+	for {
+		if _, err := d.desk.Tick(); err != nil {
+			d.log.Error("case timers", "err", err)
+		}
+		wait := time.Minute
+		if next, err := d.desk.NextTimer(); err == nil && !next.IsZero() {
+			wait = min(wait, max(next.Sub(d.ov.Now()), 100*time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 	}
 }
 
@@ -212,6 +264,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { defer close(outDone); _ = d.outbox.Run(outCtx) }()
 	g.Go(func() error { return d.source.Run(gctx) })
 	g.Go(func() error { d.watchContacts(gctx); return nil })
+	g.Go(func() error { d.schedule(gctx); return nil })
 	d.log.Info("casemail running", "imap", d.cfg.IMAP.Host, "folder", d.cfg.IMAP.Folder, "store", d.cfg.Store.Path)
 	err := g.Wait()
 

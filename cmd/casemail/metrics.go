@@ -24,6 +24,7 @@ type Metrics struct {
 	reconnects      prometheus.Counter
 	pollDuration    prometheus.Histogram
 	contactsReloads *prometheus.CounterVec
+	sla             *prometheus.CounterVec
 }
 
 // NewMetrics registers every metric on a fresh registry.
@@ -54,13 +55,18 @@ func NewMetrics() *Metrics {
 			Name: "casemail_contacts_reloads_total", Help: "Reloads of the contacts file by result (ok, failed).",
 		}, []string{"result"}),
 	}
+	m.sla = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "casemail_sla_events_total", Help: "First-response warnings (75 % of the target) and breaches, by kind.",
+	}, []string{"kind"})
+	m.sla.WithLabelValues("warning")
+	m.sla.WithLabelValues("breach")
 	for _, o := range intake.Outcomes {
 		m.messages.WithLabelValues(string(o))
 	}
 	m.contactsReloads.WithLabelValues("ok")
 	m.contactsReloads.WithLabelValues("failed")
 	m.reg.MustRegister(m.messages, m.fetched, m.sentTotal, m.sendFailures, m.reconnects,
-		m.pollDuration, m.contactsReloads,
+		m.pollDuration, m.contactsReloads, m.sla,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
