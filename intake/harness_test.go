@@ -265,6 +265,24 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// waitReady waits until the source has selected the folder and stored its
+// position, so that mail delivered from now on is new to it.
+func (e *env) waitReady() {
+	e.t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		st, err := e.desk.Position("INBOX")
+		must(e.t, err)
+		if st != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the source did not resume INBOX within %v", waitLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // fromAgent is the daemon's KeepAttachments: keep the bytes of agents' mail.
 func fromAgent(h *mailparse.Header) bool {
 	return strings.Contains(strings.ToLower(h.Get("From")), agentAddr)
