@@ -53,14 +53,14 @@ func ParseContacts(data []byte, plans map[string]*intake.Plan) (*intake.Director
 		}
 		return nil, err
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("unknown key %s (misspelt?)", strings.Join(keys, ", "))
-	}
 	lines := accountLines(data)
+	if und := md.Undecoded(); len(und) > 0 {
+		errs := make([]error, len(und))
+		for i, k := range und {
+			errs[i] = unknownKey(data, lines, f.Account, k)
+		}
+		return nil, errors.Join(errs...)
+	}
 	var errs []error
 	seen := make(map[string]int)
 	accounts := make([]*intake.Account, 0, len(f.Account))
@@ -126,13 +126,58 @@ func ParseContacts(data []byte, plans map[string]*intake.Plan) (*intake.Director
 // accountLines finds the line number of each [[account]] header.
 func accountLines(data []byte) []int {
 	var lines []int
+	forEachLine(data, func(n int, l string) {
+		if l == "[[account]]" {
+			lines = append(lines, n)
+		}
+	})
+	return lines
+}
+
+// forEachLine calls fn with each line's number and its text without
+// surrounding spaces and trailing comment, and with spaces inside
+// brackets removed ("[[ account ]]" → "[[account]]").
+func forEachLine(data []byte, fn func(n int, line string)) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		l := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(l, "[[") && strings.Trim(strings.TrimSpace(strings.Trim(l, "[]")), " ") == "account" {
-			lines = append(lines, n)
+		l := sc.Text()
+		if i := strings.IndexByte(l, '#'); i >= 0 && !strings.ContainsAny(l[:i], "\"'") {
+			l = l[:i]
+		}
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			l = strings.ReplaceAll(l, " ", "")
+		}
+		fn(n, l)
+	}
+}
+
+// unknownKey locates a key the decoder did not know: its line and the
+// account it stands in.
+func unknownKey(data []byte, headers []int, accounts []contactsAccount, k toml.Key) error {
+	name := k[len(k)-1]
+	found := 0
+	forEachLine(data, func(n int, l string) {
+		if found == 0 && strings.HasPrefix(l, name) && strings.HasPrefix(strings.TrimSpace(l[len(name):]), "=") {
+			found = n
+		}
+	})
+	if found == 0 {
+		return fmt.Errorf("unknown key %s (misspelt?)", k)
+	}
+	idx := 0
+	for i, h := range headers {
+		if h < found {
+			idx = i + 1
 		}
 	}
-	return lines
+	where := fmt.Sprintf("line %d", found)
+	if idx > 0 {
+		where += fmt.Sprintf(": account %d", idx)
+		if idx <= len(accounts) && accounts[idx-1].Email != "" {
+			where += " (" + accounts[idx-1].Email + ")"
+		}
+	}
+	return fmt.Errorf("%s: unknown key %q (misspelt? want email, name, plan, engines, contacts)", where, name)
 }

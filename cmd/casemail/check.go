@@ -8,8 +8,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"casemail/config"
 	"casemail/intake/imapsrc"
@@ -95,14 +98,26 @@ func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
 // counts as fine.
 func checkStore(path string) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		dir := path[:max(0, len(path)-len(fileBase(path)))]
-		if dir == "" {
-			dir = "."
+		// Created at the first run, with its directories: the nearest
+		// existing ancestor must be a writable directory.
+		dir := filepath.Dir(path)
+		for {
+			fi, err := os.Stat(dir)
+			if err == nil {
+				if !fi.IsDir() {
+					return fmt.Errorf("store: %s is not a directory", dir)
+				}
+				if unix.Access(dir, unix.W_OK) != nil {
+					return fmt.Errorf("store: directory %s is not writable", dir)
+				}
+				return nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				return fmt.Errorf("store directory: %w", err)
+			}
+			dir = parent
 		}
-		if _, err := os.Stat(dir); err != nil {
-			return fmt.Errorf("store directory: %w", err)
-		}
-		return nil // created at first run
 	}
 	db, err := store.Open(path, &store.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
 	if errors.Is(err, store.ErrLocked) {
@@ -113,13 +128,4 @@ func checkStore(path string) error {
 	}
 	defer db.Close()
 	return db.Check()
-}
-
-func fileBase(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[i+1:]
-		}
-	}
-	return p
 }

@@ -480,7 +480,7 @@ func TestCheckStoreDirectoryCreatedAtRun(t *testing.T) {
 	cfg := setup(t, imapSrv.Port(), smtpSrv.Port(), "", imapSrv.Password())
 	code, stdout, _ := run(t, "check", "-config", cfg)
 	if code != 0 {
-		t.Skipf("BUG: check fails a store directory that run would create (cmd/casemail/check.go checkStore):\n%s", stdout)
+		t.Errorf("check fails a store directory that run would create (cmd/casemail/check.go checkStore):\n%s", stdout)
 	}
 }
 
@@ -521,7 +521,7 @@ func TestStopWithHungServer(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	code, took := d.wait(10 * time.Second)
 	if code == -1 {
-		t.Skipf("BUG: SIGTERM did not stop casemail within 10s while the IMAP server hangs before its greeting: " +
+		t.Fatalf("SIGTERM did not stop casemail within 10s while the IMAP server hangs before its greeting: " +
 			"imapsrc.Source.connect ignores ctx (intake/imapsrc/source.go, `_ = ctx`), so shutdown waits for [imap] timeout")
 	}
 	if code != 0 {

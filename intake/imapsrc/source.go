@@ -184,8 +184,6 @@ func (s *Source) connect(ctx context.Context) (*conn, <-chan struct{}, error) {
 	var mu sync.Mutex
 	var lastExists uint32
 	copts := &imapclient.Options{
-		TLSConfig: s.opts.TLSConfig,
-		Dialer:    &net.Dialer{Timeout: s.opts.Timeout},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages == nil {
@@ -204,25 +202,31 @@ func (s *Source) connect(ctx context.Context) (*conn, <-chan struct{}, error) {
 			},
 		},
 	}
-	var (
-		c   *imapclient.Client
-		err error
-	)
-	dial := func() error {
-		switch s.opts.TLS {
-		case "implicit":
-			c, err = imapclient.DialTLS(s.opts.Addr, copts)
-		case "starttls":
-			c, err = imapclient.DialStartTLS(s.opts.Addr, copts)
-		case "none":
-			c, err = imapclient.DialInsecure(s.opts.Addr, copts)
-		default:
-			err = fmt.Errorf("tls %q: want implicit, starttls or none", s.opts.TLS)
-		}
-		return err
-	}
-	if err := dial(); err != nil {
+	// Until the session is ready, ending ctx closes the connection, so that
+	// a server that accepts but never answers cannot hold up a shutdown.
+	dialer := &net.Dialer{Timeout: s.opts.Timeout}
+	raw, err := dialer.DialContext(ctx, "tcp", s.opts.Addr)
+	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to IMAP %s: %w", s.opts.Addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	defer stop()
+	var c *imapclient.Client
+	switch s.opts.TLS {
+	case "implicit":
+		cfg := s.tlsConfig()
+		c = imapclient.New(tls.Client(raw, cfg), copts)
+	case "starttls":
+		copts.TLSConfig = s.tlsConfig()
+		c, err = imapclient.NewStartTLS(raw, copts)
+	case "none":
+		c = imapclient.New(raw, copts)
+	default:
+		err = fmt.Errorf("tls %q: want implicit, starttls or none", s.opts.TLS)
+	}
+	if err != nil {
+		raw.Close()
+		return nil, nil, fmt.Errorf("IMAP %s: %w", s.opts.Addr, err)
 	}
 	cn := &conn{Client: c, timeout: s.opts.Timeout}
 	if err := cn.do(c.WaitGreeting); err != nil {
@@ -244,8 +248,24 @@ func (s *Source) connect(ctx context.Context) (*conn, <-chan struct{}, error) {
 		c.Close()
 		return nil, nil, fmt.Errorf("IMAP login as %s: %w", s.opts.Username, err)
 	}
-	_ = ctx
+	if ctx.Err() != nil {
+		c.Close()
+		return nil, nil, ctx.Err()
+	}
 	return cn, wake, nil
+}
+
+// tlsConfig is the configured TLS settings with the server name set.
+func (s *Source) tlsConfig() *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.opts.TLSConfig != nil {
+		cfg = s.opts.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		host, _, _ := net.SplitHostPort(s.opts.Addr)
+		cfg.ServerName = host
+	}
+	return cfg
 }
 
 // session runs one connection: select, resume, settle, then poll and wait
@@ -279,7 +299,7 @@ func (s *Source) session(ctx context.Context) error {
 	}
 	s.log.Info("IMAP session ready", "uid_validity", sel.UIDValidity, "messages", sel.NumMessages,
 		"last_uid", st.LastUID, "backlog", len(st.Backlog), "pending", len(st.Pending))
-	if err := s.settle(c, st.Pending); err != nil {
+	if err := s.resumeMoves(c, st.Pending); err != nil {
 		return err
 	}
 	idle := s.opts.Idle && (c.Caps().Has(imap.CapIdle) || c.Caps().Has(imap.CapIMAP4rev2))
@@ -504,6 +524,37 @@ func (s *Source) parse(in *intake.Incoming, r io.Reader) {
 	_, _ = io.Copy(io.Discard, tee)
 	pw.Close()
 	in.DKIMPass, in.DKIMChecked = <-verified, true
+}
+
+// resumeMoves finishes the moves a previous session committed but may not
+// have done: mails still in the folder are moved, the others (moved before
+// the session ended) are only recorded as settled.
+func (s *Source) resumeMoves(c *conn, pending []intake.PendingMove) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	var set imap.UIDSet
+	for _, p := range pending {
+		set.AddNum(imap.UID(p.UID))
+	}
+	present, err := s.search(c, &imap.SearchCriteria{UID: []imap.UIDSet{set}})
+	if err != nil {
+		return err
+	}
+	var todo []intake.PendingMove
+	var gone []uint32
+	for _, p := range pending {
+		if slices.Contains(present, p.UID) {
+			todo = append(todo, p)
+		} else {
+			gone = append(gone, p.UID)
+		}
+	}
+	s.log.Info("finishing moves of the previous session", "to_move", len(todo), "already_gone", len(gone))
+	if err := s.desk.Settled(s.opts.Folder, gone); err != nil {
+		return err
+	}
+	return s.settle(c, todo)
 }
 
 // settle moves (or flags) mails whose effect is committed, then records it.
