@@ -85,6 +85,7 @@ type setup struct {
 	store    string
 	log      string
 	o        opts
+	dumpOnce sync.Once
 }
 
 func newSetup(t *testing.T, o opts) *setup {
@@ -554,7 +555,7 @@ func (s *setup) start(extraEnv ...string) *proc {
 			<-p.done
 		}
 		if t.Failed() {
-			s.dumpLog()
+			s.dumpOnce.Do(s.dumpLog)
 		}
 	})
 	return p

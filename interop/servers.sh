@@ -218,6 +218,21 @@ EOF
 
 dovecot_pid() { cat "$BASE_DIR/master.pid" 2>/dev/null || true; }
 
+# instance_pids: every process of this Dovecot instance. The master titles
+# its children "dovecot-INSTANCE/NAME"; some (imap-login, auth, log …)
+# outlive the master by up to 30 s, keeping clients' connections open.
+instance_pids() {
+	local tag f pid
+	tag="casemail-interop-$(basename "$BASE_DIR")/"
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF "$tag"; then
+			echo "$pid"
+		fi
+	done
+}
+
 start_dovecot() {
 	mkdir -p "$BASE_DIR" && chmod 755 "$BASE_DIR"
 	if alive "$(dovecot_pid)"; then
@@ -244,6 +259,18 @@ stop_dovecot() {
 		echo "dovecot stopped (pid $pid)"
 	fi
 	rm -f "$BASE_DIR/master.pid"
+	# Then the children it left behind: TERM, and KILL what remains.
+	local left i
+	left=$(instance_pids)
+	if [ -n "$left" ]; then
+		kill -TERM $left 2>/dev/null || true
+		for i in $(seq 1 30); do
+			left=$(instance_pids)
+			[ -n "$left" ] || break
+			sleep 0.1
+		done
+		[ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+	fi
 	# Its children follow the master; wait until no one listens on our ports.
 	local i
 	for i in $(seq 1 50); do
