@@ -95,7 +95,9 @@ type envOptions struct {
 	Contacts   string           // default testContacts
 	DeferStart bool             // do not start the daemon in newEnv; call env.start
 	// NoOutboxLoop leaves the outbox to the test: it calls env.flush.
-	NoOutboxLoop   bool
+	NoOutboxLoop bool
+	// NoScheduler does not run the case timers (Desk.Tick).
+	NoScheduler    bool
 	AutoReplyLimit int
 	// Log sends the daemon's logs to t.Log (also set by CASEMAIL_TEST_LOG=1).
 	Log bool
@@ -130,6 +132,7 @@ type env struct {
 
 	mu      sync.Mutex
 	results []intake.Result
+	timers  []intake.Result // what the case timers did
 	changed chan struct{}
 }
 
@@ -216,6 +219,7 @@ func (e *env) start() {
 		Logger:         e.logger("intake"),
 		Queued:         queued,
 		Observe:        e.observe,
+		Timer:          e.timer,
 	})
 	must(t, err)
 	e.source = imapsrc.New(e.desk, imapsrc.Options{
@@ -246,6 +250,38 @@ func (e *env) start() {
 			_ = e.outbox.Run(ctx)
 		}()
 	}
+	if !e.opts.NoScheduler {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.schedule(ctx, e.desk)
+		}()
+	}
+}
+
+// schedule runs the case timers as cmd/casemail's Daemon.schedule does,
+// waking at least every 200 ms so that a test's clock advance is seen soon.
+func (e *env) schedule(ctx context.Context, desk *intake.Desk) {
+	for {
+		if _, err := desk.Tick(); err != nil && ctx.Err() == nil {
+			e.t.Errorf("case timers: %v", err)
+		}
+		wait := 200 * time.Millisecond
+		if next, err := desk.NextTimer(); err == nil && !next.IsZero() {
+			wait = min(wait, max(next.Sub(e.clock.Now()), 10*time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (e *env) timer(r intake.Result) {
+	e.mu.Lock()
+	e.timers = append(e.timers, r)
+	e.mu.Unlock()
 }
 
 // logger returns a logger writing to t.Log when logs are asked for, else nil.

@@ -11,6 +11,7 @@ import (
 
 	"casemail/intake"
 	"casemail/internal/mailtest"
+	"casemail/store"
 )
 
 // settle gives a running source time to select, resume and poll a few
@@ -285,10 +286,32 @@ func TestUIDValidityChangeMakesNoDuplicates(t *testing.T) {
 	}
 }
 
+// waitSettled waits until the stored position of INBOX has no move left
+// to make on the server.
+func waitSettled(t *testing.T, e *env) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		st, err := e.desk.Position("INBOX")
+		must(t, err)
+		if st != nil && len(st.Pending) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moves still pending after %v: %+v", waitLimit, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestIMAPDropReconnects(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.deliver(mail("Peter <peter@initech.example>", "One", "One."))
 	wantOutcome(t, e.result(1), intake.OutcomeCaseCreated)
+	// Drop once the move is settled: a drop during the MOVE is
+	// TestPendingMoveOfVanishedMailDoesNotBlock.
+	waitFolder(t, e, "Processed", 1)
+	waitSettled(t, e)
 	conns := e.imap.Connections()
 	e.imap.DropConnections()
 	e.deliver(mail("Bob <bob@globex.example>", "Two", "Engine: globex-prod\nTwo."))
@@ -343,4 +366,37 @@ func TestGarbageIsRejectedAndQuarantined(t *testing.T) {
 	if n := len(e.cases()); n != 1 {
 		t.Errorf("%d cases, want 1", n)
 	}
+}
+
+// TestPendingMoveOfVanishedMailDoesNotBlock: casemail moved a mail to
+// Processed but stopped (crash, or the connection dropped during the MOVE)
+// before it recorded the move as settled. At the next session the pending
+// move names a UID that is no longer in INBOX. That must not keep casemail
+// from reading new mail. (Found by TestIMAPDropReconnects when the drop
+// fell during the MOVE; fixed in 39ad489.)
+func TestPendingMoveOfVanishedMailDoesNotBlock(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	uid := e.deliver(mail("Peter <peter@initech.example>", "One", "One."))
+	wantOutcome(t, e.result(1), intake.OutcomeCaseCreated)
+	waitFolder(t, e, "Processed", 1)
+	waitSettled(t, e)
+	e.stop()
+
+	// The state a crash between the MOVE and the Settled commit leaves.
+	db, err := store.Open(e.dbPath, nil)
+	must(t, err)
+	must(t, db.Update(func(tx intake.Tx) error {
+		st, err := tx.Mailbox("INBOX")
+		if err != nil {
+			return err
+		}
+		st.Pending = append(st.Pending, intake.PendingMove{UID: uint32(uid), To: "Processed"})
+		return tx.PutMailbox("INBOX", st)
+	}))
+	must(t, db.Close())
+
+	e.start()
+	e.deliver(mail("Bob <bob@globex.example>", "Two", "Engine: globex-prod\nTwo."))
+	wantOutcome(t, e.result(2), intake.OutcomeCaseCreated)
+	waitSettled(t, e)
 }

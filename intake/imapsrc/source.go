@@ -39,6 +39,9 @@ type Options struct {
 	// refreshed.
 	Password func() (string, error)
 	XOAuth2  bool
+	// TokenRefused, when set, is told that a login failed, so that the
+	// next one gets a fresh token.
+	TokenRefused func()
 
 	Folder           string
 	ProcessedFolder  string
@@ -246,6 +249,9 @@ func (s *Source) connect(ctx context.Context) (*conn, <-chan struct{}, error) {
 	})
 	if err != nil {
 		c.Close()
+		if s.opts.TokenRefused != nil {
+			s.opts.TokenRefused()
+		}
 		return nil, nil, fmt.Errorf("IMAP login as %s: %w", s.opts.Username, err)
 	}
 	if ctx.Err() != nil {
