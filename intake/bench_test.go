@@ -1,0 +1,98 @@
+package intake_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"casemail/config"
+	"casemail/intake"
+	"casemail/mailparse"
+	"casemail/reply"
+	"casemail/store"
+)
+
+// BenchmarkProcessBatch measures Desk.Process of one IMAP batch of 200
+// parsed, typical mails — new cases, customer replies, an agent answer,
+// refusals, auto-replies — committed in one transaction to a store that
+// syncs to disk as production does.
+func BenchmarkProcessBatch(b *testing.B) {
+	const batchSize = 200
+	cfg, err := config.Parse([]byte(testPolicy))
+	must(b, err)
+	plans, err := cfg.BuildPlans()
+	must(b, err)
+	dir, err := config.ParseContacts([]byte(testContacts), plans)
+	must(b, err)
+	tmpl, err := reply.LoadTemplates("")
+	must(b, err)
+	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), &store.Options{NoSync: false})
+	must(b, err)
+	b.Cleanup(func() { db.Close() })
+	desk, err := intake.NewDesk(intake.Options{
+		Store: db, Renderer: tmpl, Directory: func() *intake.Directory { return dir }, Plans: plans,
+		Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
+		ProcessedFolder: "Processed", QuarantineFolder: "Quarantine",
+		AutoReplyLimit: 1 << 30, // measure the answers, not the rate limit
+	})
+	must(b, err)
+	const folder, validity = "INBOX", 7
+	_, err = desk.Resume(intake.Folder{Name: folder, UIDValidity: validity, UIDNext: 1}, intake.StartAll)
+	must(b, err)
+
+	parse := func(raw string) *mailparse.Message {
+		m, err := mailparse.Parse(strings.NewReader(raw), &mailparse.Options{KeepAttachments: fromAgent})
+		must(b, err)
+		return m
+	}
+	// One case to reply to.
+	first, err := desk.Process(&intake.Batch{Folder: folder, UIDValidity: validity, Mails: []*intake.Incoming{{
+		UID: 1, Arrived: time.Now(), Msg: parse(mail(alice, "Index stuck", "Engine: acme-search\nSeverity: 2\nIt is stuck.")),
+	}}})
+	must(b, err)
+	caseID := first[0].Case
+
+	senders := []string{"Alice <alice@acme.example>", "Ops <ops@acme.example>", "Bob <bob@globex.example>", "Peter <peter@initech.example>"}
+	uid := uint32(1)
+	batch := func() *intake.Batch {
+		mails := make([]*intake.Incoming, 0, batchSize)
+		for i := range batchSize {
+			var raw string
+			switch i % 10 {
+			case 0, 1, 2, 3, 4, 5:
+				raw = mail(senders[i%len(senders)], fmt.Sprintf("Problem %d", i),
+					"Hello,\n\nEngine: acme-search\nSeverity: high\nEnvironment: production\n\n"+
+						"Queries time out since the last deploy.\nThanks,\n-- \nA customer")
+			case 6, 7:
+				raw = mail(alice, "Re: ["+string(caseID)+"] Index stuck",
+					"Still stuck.\n\nOn Mon, Alice wrote:\n> It is stuck.\n> Engine: acme-search")
+			case 8:
+				raw = mail(fmt.Sprintf("Stranger <s%d@unknown.example>", uid+uint32(i)), "Help", "Can you fix my search?")
+			default:
+				raw = mail(senders[i%len(senders)], "Out of office", "I am away.", "Auto-Submitted: auto-replied")
+			}
+			uid++
+			mails = append(mails, &intake.Incoming{UID: uid, Arrived: time.Now(), Msg: parse(raw)})
+		}
+		return &intake.Batch{Folder: folder, UIDValidity: validity, Mails: mails}
+	}
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		bt := batch()
+		b.StartTimer()
+		rs, err := desk.Process(bt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rs) != batchSize {
+			b.Fatalf("%d results, want %d", len(rs), batchSize)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batchSize), "µs/mail")
+}
