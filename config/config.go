@@ -48,8 +48,11 @@ type IMAP struct {
 	Port             int      `toml:"port"`
 	TLS              string   `toml:"tls"`
 	Username         string   `toml:"username"`
+	Auth             string   `toml:"auth"` // "password" or "xoauth2"
 	PasswordEnv      string   `toml:"password_env"`
 	PasswordFile     string   `toml:"password_file"`
+	TokenFile        string   `toml:"token_file"`
+	TokenCommand     []string `toml:"token_command"`
 	Folder           string   `toml:"folder"`
 	ProcessedFolder  string   `toml:"processed_folder"`
 	QuarantineFolder string   `toml:"quarantine_folder"`
@@ -66,8 +69,11 @@ type SMTP struct {
 	Port         int      `toml:"port"`
 	TLS          string   `toml:"tls"`
 	Username     string   `toml:"username"`
+	Auth         string   `toml:"auth"` // "password" or "xoauth2"
 	PasswordEnv  string   `toml:"password_env"`
 	PasswordFile string   `toml:"password_file"`
+	TokenFile    string   `toml:"token_file"`
+	TokenCommand []string `toml:"token_command"`
 	From         string   `toml:"from"`
 	Timeout      Duration `toml:"timeout"`
 }
@@ -163,7 +169,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() *Config {
 	return &Config{
 		IMAP: IMAP{
-			Port: 993, TLS: "implicit", Folder: "INBOX",
+			Port: 993, TLS: "implicit", Auth: "password", Folder: "INBOX",
 			PollInterval: Duration{time.Minute}, Idle: true, StartFrom: "unseen",
 			BatchSize: 200, Timeout: Duration{time.Minute},
 		},
@@ -222,7 +228,7 @@ func Parse(data []byte) (*Config, error) {
 
 func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Store.Path, &c.Contacts.File, &c.IMAP.PasswordFile,
-		&c.SMTP.PasswordFile, &c.Templates.Dir} {
+		&c.SMTP.PasswordFile, &c.Templates.Dir, &c.IMAP.TokenFile, &c.SMTP.TokenFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -255,8 +261,10 @@ func (c *Config) Validate() error {
 	if c.IMAP.Username == "" {
 		add(fieldErr("imap", "username", "required"))
 	}
-	add(checkSecret("imap", c.IMAP.PasswordEnv, c.IMAP.PasswordFile, true))
-	add(checkSecret("smtp", c.SMTP.PasswordEnv, c.SMTP.PasswordFile, c.SMTP.Username != ""))
+	add(checkAuth("imap", c.IMAP.Auth, c.IMAP.Username, c.IMAP.PasswordEnv, c.IMAP.PasswordFile,
+		c.IMAP.TokenFile, c.IMAP.TokenCommand, true))
+	add(checkAuth("smtp", c.SMTP.Auth, c.SMTP.Username, c.SMTP.PasswordEnv, c.SMTP.PasswordFile,
+		c.SMTP.TokenFile, c.SMTP.TokenCommand, c.SMTP.Username != ""))
 	if c.IMAP.Folder == "" {
 		add(fieldErr("imap", "folder", "must not be empty"))
 	}
@@ -363,6 +371,28 @@ func checkServer(section, host string, port int, tlsMode string) error {
 	return errors.Join(errs...)
 }
 
+// checkAuth checks a section's authentication keys.
+func checkAuth(section, auth, user, env, file, tokenFile string, tokenCmd []string, required bool) error {
+	switch auth {
+	case "password", "":
+		if tokenFile != "" || len(tokenCmd) > 0 {
+			return fieldErr(section, "token_file", "token_file and token_command go with auth = \"xoauth2\"")
+		}
+		return checkSecret(section, env, file, required)
+	case "xoauth2":
+		switch {
+		case user == "":
+			return fieldErr(section, "username", "required with auth = \"xoauth2\"")
+		case env != "" || file != "":
+			return fieldErr(section, "password_env", "auth = \"xoauth2\" takes token_file or token_command, not a password")
+		case (tokenFile == "") == (len(tokenCmd) == 0):
+			return fieldErr(section, "token_file", "auth = \"xoauth2\" needs exactly one of token_file and token_command")
+		}
+		return nil
+	}
+	return fieldErr(section, "auth", "%q: want \"password\" or \"xoauth2\"", auth)
+}
+
 func checkSecret(section, env, file string, required bool) error {
 	switch {
 	case env != "" && file != "":
@@ -399,14 +429,19 @@ func isAddress(s string) bool {
 	return err == nil && a.Name == "" && a.Address == s
 }
 
-// IMAPPassword reads the IMAP password from its env variable or file.
+// IMAPPassword reads the IMAP password from its env variable or file; ""
+// with auth = "xoauth2".
 func (c *Config) IMAPPassword() (string, error) {
+	if c.IMAP.Auth == "xoauth2" {
+		return "", nil
+	}
 	return secret("imap", c.IMAP.PasswordEnv, c.IMAP.PasswordFile)
 }
 
-// SMTPPassword reads the SMTP password; "" when no username is set.
+// SMTPPassword reads the SMTP password; "" when no username is set or with
+// auth = "xoauth2".
 func (c *Config) SMTPPassword() (string, error) {
-	if c.SMTP.Username == "" {
+	if c.SMTP.Username == "" || c.SMTP.Auth == "xoauth2" {
 		return "", nil
 	}
 	return secret("smtp", c.SMTP.PasswordEnv, c.SMTP.PasswordFile)

@@ -42,6 +42,14 @@ type Options struct {
 	// ServerName defaults to Host.
 	TLSConfig *tls.Config
 	HelloName string // EHLO name; "" means the host name of this machine
+	// Token, when set, authenticates with SASL XOAUTH2 (Microsoft 365,
+	// Gmail) as Username, with the access token it returns; it is called at
+	// every connection, so a token that expired is read again. Password is
+	// then ignored.
+	Token func() (string, error)
+	// TokenRefused, when set, is told that a connection with a token
+	// failed, so that the next one gets a fresh token.
+	TokenRefused func()
 }
 
 // SMTP sends mail through one SMTP server over one connection, kept open
@@ -253,7 +261,14 @@ func (s *SMTP) connect(ctx context.Context) (*mail.Client, net.Conn, error) {
 		stop = context.AfterFunc(ctx, func() { _ = c.Close() })
 		return c, nil
 	}
-	client, err := mail.NewClient(s.opts.Host, s.clientOptions(dial)...)
+	var token string
+	if s.opts.Token != nil {
+		var err error
+		if token, err = s.opts.Token(); err != nil {
+			return nil, nil, fmt.Errorf("reply: OAuth2 token: %w", err)
+		}
+	}
+	client, err := mail.NewClient(s.opts.Host, s.clientOptions(dial, token)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reply: smtp client: %w", err)
 	}
@@ -264,6 +279,9 @@ func (s *SMTP) connect(ctx context.Context) (*mail.Client, net.Conn, error) {
 	if err != nil {
 		if conn != nil {
 			_ = conn.Close()
+		}
+		if s.opts.TokenRefused != nil {
+			s.opts.TokenRefused()
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", cerr, err)
@@ -299,7 +317,7 @@ func (s *SMTP) tlsConfig() *tls.Config {
 	return c
 }
 
-func (s *SMTP) clientOptions(dial mail.DialContextFunc) []mail.Option {
+func (s *SMTP) clientOptions(dial mail.DialContextFunc, token string) []mail.Option {
 	opts := []mail.Option{
 		mail.WithPort(s.opts.Port),
 		mail.WithTimeout(s.opts.Timeout),
@@ -318,6 +336,10 @@ func (s *SMTP) clientOptions(dial mail.DialContextFunc) []mail.Option {
 	}
 	if s.opts.HelloName != "" {
 		opts = append(opts, mail.WithHELO(s.opts.HelloName))
+	}
+	if s.opts.Token != nil {
+		return append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2),
+			mail.WithUsername(s.opts.Username), mail.WithPassword(token))
 	}
 	if s.opts.Username != "" {
 		mechs := []mail.SMTPAuthType{mail.SMTPAuthPlain, mail.SMTPAuthLogin}

@@ -58,10 +58,12 @@ func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cancel()
 	imapPass, err := cfg.IMAPPassword()
 	if err == nil {
+		password, _ := imapSecret(cfg, imapPass, Overrides{})
 		src := imapsrc.New(nil, imapsrc.Options{
 			Addr: net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port)), TLS: cfg.IMAP.TLS,
-			Username: cfg.IMAP.Username, Password: func() (string, error) { return imapPass, nil },
-			Folder: cfg.IMAP.Folder, Timeout: 20 * time.Second,
+			Username: cfg.IMAP.Username, Password: password,
+			XOAuth2: cfg.IMAP.Auth == "xoauth2",
+			Folder:  cfg.IMAP.Folder, Timeout: 20 * time.Second,
 		})
 		sel, serr := src.Check(cctx)
 		if serr == nil {
@@ -76,8 +78,9 @@ func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	smtpPass, err := cfg.SMTPPassword()
 	if err == nil {
 		var s *reply.SMTP
-		s, err = reply.NewSMTP(reply.Options{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-			Username: cfg.SMTP.Username, Password: smtpPass, From: cfg.SMTP.From, Timeout: 20 * time.Second}, discardLogger())
+		opts := smtpOptions(cfg, smtpPass, Overrides{})
+		opts.Timeout = 20 * time.Second
+		s, err = reply.NewSMTP(opts, discardLogger())
 		if err == nil {
 			err = s.Check(cctx)
 			s.Close()

@@ -96,11 +96,7 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 	if err != nil {
 		return nil, err
 	}
-	d.sender, err = reply.NewSMTP(reply.Options{
-		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: smtpPass, From: cfg.SMTP.From,
-		Timeout: cfg.SMTP.Timeout.Duration, TLSConfig: ov.SMTPTLS,
-	}, log.With("component", "smtp"))
+	d.sender, err = reply.NewSMTP(smtpOptions(cfg, smtpPass, ov), log.With("component", "smtp"))
 	if err != nil {
 		return nil, err
 	}
@@ -141,10 +137,13 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 		d.db.Close()
 		return nil, err
 	}
+	imapPassword, imapRefused := imapSecret(cfg, imapPass, ov)
 	d.source = imapsrc.New(d.desk, imapsrc.Options{
 		Addr: net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port)), TLS: cfg.IMAP.TLS,
 		TLSConfig: ov.IMAPTLS, Username: cfg.IMAP.Username,
-		Password:         func() (string, error) { return imapPass, nil },
+		Password:         imapPassword,
+		TokenRefused:     imapRefused,
+		XOAuth2:          cfg.IMAP.Auth == "xoauth2",
 		Folder:           cfg.IMAP.Folder,
 		ProcessedFolder:  cfg.IMAP.ProcessedFolder,
 		QuarantineFolder: cfg.IMAP.QuarantineFolder,
@@ -168,6 +167,37 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 	})
 	d.metrics.watchStore(d.db, ov.Now)
 	return d, nil
+}
+
+// smtpOptions are the sender's options from the config.
+func smtpOptions(cfg *config.Config, password string, ov Overrides) reply.Options {
+	o := reply.Options{
+		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+		Username: cfg.SMTP.Username, Password: password, From: cfg.SMTP.From,
+		Timeout: cfg.SMTP.Timeout.Duration, TLSConfig: ov.SMTPTLS,
+	}
+	if cfg.SMTP.Auth == "xoauth2" {
+		ts := newTokenSource("smtp", cfg.SMTP.TokenFile, cfg.SMTP.TokenCommand, ov.now())
+		o.Token, o.TokenRefused = ts.Token, ts.Invalidate
+	}
+	return o
+}
+
+// imapSecret returns the IMAP password source, or OAuth2 tokens (and what
+// to call when one is refused) with xoauth2.
+func imapSecret(cfg *config.Config, password string, ov Overrides) (func() (string, error), func()) {
+	if cfg.IMAP.Auth == "xoauth2" {
+		ts := newTokenSource("imap", cfg.IMAP.TokenFile, cfg.IMAP.TokenCommand, ov.now())
+		return ts.Token, ts.Invalidate
+	}
+	return func() (string, error) { return password, nil }, nil
+}
+
+func (ov Overrides) now() func() time.Time {
+	if ov.Now != nil {
+		return ov.Now
+	}
+	return time.Now
 }
 
 // fromAgent keeps attachment bytes of agents' mail, to relay them.
