@@ -5,6 +5,7 @@ package interop
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"syscall"
@@ -265,11 +266,101 @@ func TestCrashSafety(t *testing.T) {
 
 // TestSMTPOutage: mailpit stops while mail arrives and comes back ~20 s
 // later; the outbox retries (first after 15 s, then 30 s …) and every
-// queued mail arrives, in order within each case.
+// queued mail arrives, in order within each case. Case 1000 is opened
+// before the outage, so the sender also holds a connection that dies.
 func TestSMTPOutage(t *testing.T) {
-	s := newSetup(t, opts{Idle: true, Poll: "2s", Notify: "team@" + "NOTIFY"})
-	_ = s
-	t.Skip("placeholder")
+	s := newSetup(t, opts{Idle: true, Poll: "2s", Notify: "team@NOTIFY"})
+	team := "team@" + s.domain
+	// The notify address must be in the test's domain (mailpit search).
+	cfg, err := os.ReadFile(s.cfg)
+	must(t, err)
+	must(t, os.WriteFile(s.cfg, []byte(strings.ReplaceAll(string(cfg), "team@NOTIFY", team)), 0o600))
+	p := s.start()
+	p.ready()
+	c := dialIMAP(t, s.user)
+	defer c.Close()
+
+	subjects := []string{"Outage zero", "Outage one", "Outage two"}
+	ids := make([]string, len(subjects))
+	processed := 0
+	open := func(i int) {
+		var raw []byte
+		ids[i], raw = s.newCaseMail(subjects[i])
+		appendWith(t, c, "INBOX", raw)
+		processed++
+		if !p.waitLog("mail processed", processed, 20*time.Second) {
+			t.Fatalf("mail %q not processed", subjects[i])
+		}
+	}
+	reply := func(i int) {
+		_, raw := s.followUpMail(fmt.Sprintf("CASE-%d", 1000+i), subjects[i], ids[i])
+		appendWith(t, c, "INBOX", raw)
+		processed++
+		if !p.waitLog("mail processed", processed, 20*time.Second) {
+			t.Fatalf("reply to %q not processed", subjects[i])
+		}
+	}
+	open(0)
+	eventually(t, 20*time.Second, "case 1000's mail delivered", func() (bool, string) {
+		n := len(mailpitTo(t, s.domain))
+		return n == 2, fmt.Sprintf("%d mails", n)
+	})
+
+	must(t, serversSh("stop-mailpit", srv.Dir))
+	down := time.Now()
+	reply(0)
+	open(1)
+	open(2)
+	reply(1)
+	reply(2)
+	time.Sleep(time.Until(down.Add(20 * time.Second)))
+	must(t, serversSh("start-mailpit", srv.Dir))
+	up := time.Now()
+
+	const want = 2 + 1 + 2*3 // case 1000 before; its reply; two cases with ack, notify, reply
+	eventually(t, 4*time.Minute, "every queued mail delivered", func() (bool, string) {
+		n := len(mailpitTo(t, s.domain))
+		return n >= want, fmt.Sprintf("%d of %d mails", n, want)
+	})
+	late := time.Since(up)
+	time.Sleep(2 * time.Second) // a duplicate would show now
+	p.stop(syscall.SIGTERM, 10*time.Second)
+
+	msgs := mailpitTo(t, s.domain)
+	if len(msgs) != want {
+		t.Errorf("%d mails delivered, want %d", len(msgs), want)
+	}
+	groups := byCase(msgs)
+	for i := range subjects {
+		id := fmt.Sprintf("CASE-%d", 1000+i)
+		g := groups[id]
+		var order []string
+		for _, m := range g {
+			kind := "notify"
+			switch {
+			case m.To[0].Address == s.contact:
+				kind = "ack"
+			case strings.HasPrefix(m.Subject, "Re:"):
+				kind = "notify_reply"
+			case m.To[0].Address == team:
+				kind = "notify_new"
+			}
+			order = append(order, fmt.Sprintf("%s@%s", kind, m.Created.Format("15:04:05.000")))
+		}
+		t.Logf("%s: %s", id, strings.Join(order, ", "))
+		if len(g) != 3 {
+			t.Errorf("%s: %d mails, want ack, notify_new and notify_reply", id, len(g))
+			continue
+		}
+		// The reply's notification was queued last: it must not arrive
+		// before the others (mailpit's timestamps have 1 ms resolution).
+		last := g[len(g)-1]
+		if !strings.HasPrefix(last.Subject, "Re:") || last.To[0].Address != team {
+			t.Errorf("%s: the reply's notification did not arrive last: %s", id, strings.Join(order, ", "))
+		}
+	}
+	summary(t, "mailpit down %.1fs; all %d queued mails delivered %.1fs after it came back, in order per case",
+		up.Sub(down).Seconds(), len(msgs), late.Seconds())
 }
 
 // byCase groups sent mail by case tag, each group in arrival order.
