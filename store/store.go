@@ -19,8 +19,8 @@ import (
 )
 
 // SchemaVersion is the layout this code writes; older stores are migrated
-// at Open.
-const SchemaVersion = 1
+// at Open (see migrate.go).
+const SchemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")
@@ -108,10 +108,16 @@ func (db *DB) init() error {
 		if v == nil {
 			return meta.Put(keySchema, u64(SchemaVersion))
 		}
-		if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
+		got := binary.BigEndian.Uint64(v)
+		if got > SchemaVersion {
 			return fmt.Errorf("schema version %d is newer than this casemail (%d): upgrade casemail", got, SchemaVersion)
 		}
-		return nil
+		for ; got < SchemaVersion; got++ {
+			if err := migrations[got](tx); err != nil {
+				return fmt.Errorf("migrating schema %d to %d: %w", got, got+1, err)
+			}
+		}
+		return meta.Put(keySchema, u64(SchemaVersion))
 	})
 }
 

@@ -33,6 +33,12 @@ func (d *Daemon) adminHandler() http.Handler {
 		}
 		writeJSON(w, c, err)
 	})
+	mux.HandleFunc("GET /api/export", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		if err := exportCases(d.db, w); err != nil {
+			d.log.Error("export failed", "err", err)
+		}
+	})
 	mux.HandleFunc("GET /api/backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		if _, err := d.db.Backup(w); err != nil {

@@ -180,6 +180,48 @@ func toJSON(c *intake.Case, withMessages bool) caseJSON {
 	return j
 }
 
+// exportCases writes every case with its conversation as JSON Lines, in
+// case order, in the PRODUCT.md form of `cases show -json`.
+func exportCases(st intake.Store, w io.Writer) error {
+	list, err := listCases(st, caseFilter{})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	for _, c := range list {
+		err := st.View(func(tx intake.Tx) (err error) {
+			c.Messages, err = tx.Messages(c.ID)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(toJSON(c, true)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// export streams `cases export` from the daemon, or from the file.
+func (s caseSource) export(w io.Writer) error {
+	if s.cfg.Admin.Listen != "" {
+		resp, err := (&http.Client{Timeout: 10 * time.Minute}).Get("http://" + s.cfg.Admin.Listen + "/api/export")
+		if err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("admin endpoint %s: %s", s.cfg.Admin.Listen, resp.Status)
+			}
+			_, err = io.Copy(w, resp.Body)
+			return err
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("admin endpoint %s: %w", s.cfg.Admin.Listen, err)
+		}
+	}
+	return s.withStore(func(db *store.DB) error { return exportCases(db, w) })
+}
+
 // printCases writes the human table of `cases list`.
 func printCases(w io.Writer, list []*intake.Case) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

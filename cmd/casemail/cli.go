@@ -35,6 +35,7 @@ Usage:
   casemail healthcheck -config FILE  exit 0 if the running daemon answers /readyz
   casemail cases list [-state S] [-account A] [-json] [-config FILE]
   casemail cases show ID [-json] [-config FILE]
+  casemail cases export [-config FILE]   every case with its messages, JSON Lines
   casemail backup FILE [-config FILE]
   casemail version
 
@@ -107,8 +108,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return cmdCasesList(rest[1:], stdout)
 		case "show":
 			return cmdCasesShow(rest[1:], stdout)
+		case "export":
+			return cmdCasesExport(rest[1:], stdout)
 		}
-		return usagef("unknown cases command %q (want list or show)", rest[0])
+		return usagef("unknown cases command %q (want list, show or export)", rest[0])
 	case "backup":
 		return cmdBackup(rest, stdout)
 	case "version", "-version", "--version":
@@ -309,4 +312,16 @@ func cmdCasesShow(args []string, stdout io.Writer) error {
 	}
 	printCase(stdout, c)
 	return nil
+}
+
+func cmdCasesExport(args []string, stdout io.Writer) error {
+	var path string
+	if _, err := parseFlags("cases export", args, func(fs *flag.FlagSet) { configFlag(fs, &path) }, 0); err != nil {
+		return err
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	return caseSource{cfg}.export(stdout)
 }

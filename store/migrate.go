@@ -1,0 +1,47 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrations[n] turns a store of schema n into schema n+1, inside the
+// transaction that opens it; every bucket of the current schema exists
+// already when it runs.
+var migrations = map[uint64]func(*bolt.Tx) error{
+	1: indexTimers,
+}
+
+// indexTimers (schema 1 → 2): schema 1 kept each case's next_check in the
+// case record only, and the scheduler read every case to find the due
+// ones; schema 2 indexes them in the timers bucket.
+func indexTimers(tx *bolt.Tx) error {
+	timers := tx.Bucket(bucketTimers)
+	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		var c struct {
+			NextCheck *time.Time `json:"next_check"`
+		}
+		if err := json.Unmarshal(v, &c); err != nil || c.NextCheck == nil {
+			return err
+		}
+		key := timerKey(*c.NextCheck, "")
+		return timers.Put(append(key, k...), nil)
+	})
+}
+
+// Schema reports the store's schema version.
+func (db *DB) Schema() (uint64, error) {
+	var v uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketMeta); b != nil {
+			if raw := b.Get(keySchema); raw != nil {
+				v = binary.BigEndian.Uint64(raw)
+			}
+		}
+		return nil
+	})
+	return v, err
+}
