@@ -162,7 +162,8 @@ func TestProcessedFolderMoveAfterCommit(t *testing.T) {
 	if !bytes.Contains(proc[0].Raw, []byte("Subject: Crawler stuck")) {
 		t.Errorf("Processed holds %q", proc[0].Raw)
 	}
-	// The stored position has no pending move left.
+	// The stored position has no pending move left once settled.
+	waitSettled(t, e)
 	st, err := e.desk.Position("INBOX")
 	must(t, err)
 	if st.LastUID != uint32(uid) || len(st.Pending) != 0 {
