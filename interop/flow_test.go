@@ -16,9 +16,10 @@ import (
 // TestBasicFlow: a new-case mail becomes CASE-1000, alice gets the
 // acknowledgement through mailpit, and the mail is moved to the processed
 // folder, which casemail creates — over plaintext IMAP and over IMAPS with
-// the generated CA trusted through SSL_CERT_FILE.
+// the generated CA trusted through SSL_CERT_FILE (implicit TLS on the IMAPS
+// port, and STARTTLS on the plain one).
 func TestBasicFlow(t *testing.T) {
-	for _, mode := range []string{"none", "implicit"} {
+	for _, mode := range []string{"none", "implicit", "starttls"} {
 		t.Run("tls="+mode, func(t *testing.T) {
 			s := newSetup(t, opts{TLS: mode, Idle: true, Poll: "2s"})
 			if n := counts(t, s.user, "Processed")["Processed"]; n != -1 {
@@ -27,7 +28,7 @@ func TestBasicFlow(t *testing.T) {
 			msgID, raw := s.newCaseMail("Basic flow " + mode)
 			appendMail(t, s.user, "INBOX", raw)
 			var env []string
-			if mode == "implicit" {
+			if mode != "none" {
 				env = append(env, "SSL_CERT_FILE="+srv.CAFile)
 			}
 			start := time.Now()
@@ -224,8 +225,9 @@ func TestSIGTERM(t *testing.T) {
 		return n >= 10, fmt.Sprintf("%d processed", n)
 	})
 	took := p.stop(syscall.SIGTERM, 10*time.Second)
-	if p.err != nil {
-		t.Errorf("casemail exited with %v after SIGTERM, want status 0", p.err)
+	termErr := p.err
+	if termErr != nil {
+		t.Errorf("casemail exited with %v after SIGTERM, want status 0", termErr)
 	}
 	processed := strings.Count(p.logText(), "mail processed")
 	list := s.casesList()
@@ -234,7 +236,6 @@ func TestSIGTERM(t *testing.T) {
 	}
 	db, err := bolt.Open(s.store, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	must(t, err)
-	defer db.Close()
 	var problems []string
 	must(t, db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
@@ -245,6 +246,21 @@ func TestSIGTERM(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("bbolt check: %s", strings.Join(problems, "; "))
 	}
-	summary(t, "SIGTERM during intake: exit after %s (status %v), %d cases, bbolt check clean=%v",
-		took.Round(time.Millisecond), p.err, len(list), len(problems) == 0)
+	db.Close()
+	if cn := counts(t, s.user, "INBOX")["INBOX"]; cn != len(mails)-len(list) {
+		t.Errorf("INBOX holds %d mails after the stop, want the %d not processed", cn, len(mails)-len(list))
+	}
+
+	// The next start takes the rest, and nothing twice.
+	p = s.start()
+	eventually(t, 30*time.Second, "the rest processed", func() (bool, string) {
+		cn := counts(t, s.user, "INBOX", "Processed")
+		return cn["INBOX"] == 0 && cn["Processed"] == len(mails), fmt.Sprint(cn)
+	})
+	p.stop(syscall.SIGTERM, 10*time.Second)
+	if n := len(s.casesList()); n != len(mails) {
+		t.Errorf("%d cases after the restart, want %d", n, len(mails))
+	}
+	summary(t, "SIGTERM during intake (%d of %d mails done): exit after %s (status %v), bbolt check clean=%v; restart finished the rest",
+		len(list), len(mails), took.Round(time.Millisecond), termErr, len(problems) == 0)
 }
