@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -133,5 +134,177 @@ func TestHeaderInjectionEndToEnd(t *testing.T) {
 	}
 	if !slices.Equal(relay.To, []string{"alice@acme.example"}) {
 		t.Errorf("relay to %v", relay.To)
+	}
+}
+
+// poisonRenderer fails every mail about a subject containing "POISON".
+type poisonRenderer struct{ intake.Renderer }
+
+func (p poisonRenderer) Render(name, lang string, data *intake.MailData) (string, string, error) {
+	if strings.Contains(data.Subject, "POISON") {
+		return "", "", errorString("template exploded")
+	}
+	return p.Renderer.Render(name, lang, data)
+}
+
+func TestPoisonMailQuarantinedOthersGoOn(t *testing.T) {
+	e := newEnv(t, envOptions{DeferStart: true,
+		Renderer: func(r intake.Renderer) intake.Renderer { return poisonRenderer{r} }})
+	e.deliver(mail("Peter <peter@initech.example>", "Before", "One."))
+	poison := e.deliver(mail(alice, "POISON pill", "Engine: acme-search\nBoom."))
+	e.deliver(mail("Bob <bob@globex.example>", "After", "Engine: globex-prod\nTwo."))
+	e.start()
+	rs := e.waitResults(3)
+	byUID := map[uint32]intake.Result{}
+	for _, r := range rs {
+		byUID[r.UID] = r
+	}
+	if r := byUID[uint32(poison)]; r.Outcome != intake.OutcomeQuarantined {
+		t.Errorf("poison mail: %s (%s), want quarantined", r.Outcome, r.Reason)
+	}
+	created := 0
+	for _, r := range rs {
+		if r.Outcome == intake.OutcomeCaseCreated {
+			created++
+		}
+	}
+	if created != 2 {
+		t.Errorf("results %s, want the two other mails to make cases", describe(rs))
+	}
+	q := waitFolder(t, e, "Quarantine", 1)
+	if !strings.Contains(string(q[0].Raw), "POISON pill") {
+		t.Errorf("quarantined %q", q[0].Raw)
+	}
+	waitFolder(t, e, "Processed", 2)
+	waitFolder(t, e, "INBOX", 0)
+	if n := len(e.cases()); n != 2 {
+		t.Errorf("%d cases, want 2 (the poison one rolled back)", n)
+	}
+	if got := sentTo(e.sentAll(), "alice@acme.example"); len(got) != 0 {
+		t.Errorf("alice received %v", got)
+	}
+	// Later mail still flows.
+	e.deliver(mail(alice, "Healthy", "Engine: acme-search\nFine."))
+	wantOutcome(t, e.result(4), intake.OutcomeCaseCreated)
+}
+
+func TestContactOfSeveralAccountsNoneNamed(t *testing.T) {
+	contacts := testContacts + `
+[[account]]
+email    = "it@umbrella.example"
+name     = "Umbrella"
+plan     = "standard"
+engines  = ["umbrella-search"]
+contacts = ["alice@acme.example"]
+`
+	e := newEnv(t, envOptions{Contacts: contacts})
+	r, out := e.step(mail(alice, "Which account?", "Something broke."))
+	wantOutcome(t, r, intake.OutcomeCaseCreated)
+	c, _ := e.caseJSON(r.Case)
+	if c.Account != "" || c.Engine != "" {
+		t.Errorf("account %q engine %q, want both empty", c.Account, c.Engine)
+	}
+	ack := sentTo(out, "alice@acme.example")
+	if len(ack) != 1 {
+		t.Fatalf("sent %v", out)
+	}
+	wantContains(t, "ack", ack[0].Text, "Account:     not set", "Account: missing", "primary email address")
+	wantNotContains(t, "ack", ack[0].Text, "it@umbrella.example", "admin@acme.example")
+	// She completes it in a reply: it joins the case.
+	r, _ = e.step(replyTo(alice, ack[0], "Re: "+ack[0].Subject, "Account: admin@acme.example\nEngine: acme-search"))
+	wantOutcome(t, r, intake.OutcomeFollowUp)
+	if r.Case != c.ID {
+		t.Errorf("reply joined %q, want %s", r.Case, c.ID)
+	}
+	// Naming the account makes a complete case.
+	r, _ = e.step(mail(alice, "Umbrella search down", "Account: it@umbrella.example\nAll queries fail."))
+	wantOutcome(t, r, intake.OutcomeCaseCreated)
+	c2, _ := e.caseJSON(r.Case)
+	if c2.Account != "it@umbrella.example" || c2.Engine != "umbrella-search" {
+		t.Errorf("case %s/%s, want it@umbrella.example/umbrella-search", c2.Account, c2.Engine)
+	}
+}
+
+func TestLowerCaseTagJoinsCase(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	o := e.openCase("Index stuck")
+	r, _ := e.step(mail(alice, "Re: [case-1000] Index stuck", "Lower case tag."))
+	wantOutcome(t, r, intake.OutcomeFollowUp)
+	if r.Case != o.id {
+		t.Errorf("joined %q, want %s", r.Case, o.id)
+	}
+}
+
+func TestSeverityCommandMovesDueTime(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	raw := mail(alice, "Index stuck", "Engine: acme-search\nSeverity: normal\nIt is stuck.")
+	e.deliverAt(raw, time.Date(2027, 3, 1, 9, 0, 0, 0, pacific))
+	r := e.result(1)
+	all := e.sentAll()
+	notify := sentTo(all, notifyAddr)[0]
+	before, _ := e.caseJSON(r.Case)
+	// premium 3 → 2bd: Wednesday 09:00.
+	if want := time.Date(2027, 3, 3, 9, 0, 0, 0, pacific); before.FirstResponseDue == nil || !before.FirstResponseDue.Equal(want) {
+		t.Fatalf("due %v, want %v", before.FirstResponseDue, want)
+	}
+	_, out := e.step(replyTo(dana, notify, "Re: [CASE-1000] Index stuck", "#note\n#severity 1\nProduction is down."))
+	for _, s := range out {
+		if s.To[0] == "alice@acme.example" {
+			t.Errorf("the customer was sent %v", s)
+		}
+	}
+	after, _ := e.caseJSON(r.Case)
+	// premium 1 → 4bh: Monday 13:00.
+	if want := time.Date(2027, 3, 1, 13, 0, 0, 0, pacific); after.Severity != 1 || after.FirstResponseDue == nil || !after.FirstResponseDue.Equal(want) {
+		t.Errorf("severity %d due %v, want 1 and %v", after.Severity, after.FirstResponseDue, want)
+	}
+}
+
+func TestFrenchContactGetsFrenchRelay(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.deliverAt(outlookFrench, time.Date(2027, 3, 1, 10, 0, 0, 0, pacific))
+	wantOutcome(t, e.result(1), intake.OutcomeCaseCreated)
+	notify := sentTo(e.sentAll(), notifyAddr)[0]
+	wantContains(t, "notification (agents read English)", notify.Text, "New case CASE-1000")
+	_, out := e.step(replyTo(dana, notify, "Re: [CASE-1000] Index bloqué", "Bonjour Alice,\n\nNous avons relancé l'indexation.\n\nDana"))
+	if len(out) != 1 || out[0].To[0] != "alice@acme.example" {
+		t.Fatalf("sent %v", out)
+	}
+	if out[0].Subject != "Re: [CASE-1000] Index bloqué" {
+		t.Errorf("subject %q", out[0].Subject)
+	}
+	wantContains(t, "relay", out[0].Text, "Nous avons relancé l'indexation.", "Dossier CASE-1000")
+	wantNotContains(t, "relay", out[0].Text, "To answer, reply")
+}
+
+// TestReplyCompletesMissingFields: the acknowledgement asks the customer to
+// "reply with the missing details, one per line, for example: Engine:
+// acme-search". When she does, the case should record them.
+func TestReplyCompletesMissingFields(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	r, out := e.step(mail(alice, "Search is slow", "Queries take 10 s."))
+	wantOutcome(t, r, intake.OutcomeCaseCreated)
+	ack := sentTo(out, "alice@acme.example")[0]
+	wantContains(t, "ack", ack.Text, "Please reply with the missing details", "Engine: acme-search")
+	r2, _ := e.step(replyTo(alice, ack, "Re: "+ack.Subject, "Engine: acme-search\nEnvironment: staging"))
+	wantOutcome(t, r2, intake.OutcomeFollowUp)
+	bugsOnly(t, "BUG: a reply giving the missing fields the ack asks for does not complete the case "+
+		"(intake/followup.go customerReply reads only a Severity line, via customerSeverity); "+
+		"engine stays empty")
+	c, _ := e.caseJSON(r.Case)
+	if c.Engine != "acme-search" {
+		t.Errorf("engine %q after the reply, want acme-search", c.Engine)
+	}
+	if c.Environment != "staging" {
+		t.Errorf("environment %q after the reply, want staging", c.Environment)
+	}
+}
+
+// bugsOnly skips a test that shows a known, reported bug, unless
+// CASEMAIL_TEST_BUGS is set: then it runs and fails.
+func bugsOnly(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CASEMAIL_TEST_BUGS") == "" {
+		t.Skip(why + " (set CASEMAIL_TEST_BUGS=1 to run)")
 	}
 }

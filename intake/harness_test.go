@@ -99,6 +99,8 @@ type envOptions struct {
 	// NoScheduler does not run the case timers (Desk.Tick).
 	NoScheduler    bool
 	AutoReplyLimit int
+	// Renderer, when set, wraps the templates (to inject failures).
+	Renderer func(intake.Renderer) intake.Renderer
 	// Log sends the daemon's logs to t.Log (also set by CASEMAIL_TEST_LOG=1).
 	Log bool
 	// Observe is called with every result, right after its commit and
@@ -210,8 +212,12 @@ func (e *env) start() {
 	if e.opts.NoOutboxLoop {
 		queued = nil
 	}
+	var renderer intake.Renderer = e.tmpl
+	if e.opts.Renderer != nil {
+		renderer = e.opts.Renderer(renderer)
+	}
 	e.desk, err = intake.NewDesk(intake.Options{
-		Store: e.db, Renderer: e.tmpl, Directory: func() *intake.Directory { return e.dir },
+		Store: e.db, Renderer: renderer, Directory: func() *intake.Directory { return e.dir },
 		Plans: e.plans, Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
 		IDPrefix: "CASE", ProcessedFolder: e.processed, QuarantineFolder: e.quarantine,
 		AutoReplyLimit: e.opts.AutoReplyLimit,

@@ -401,3 +401,13 @@ func TestPendingMoveOfVanishedMailDoesNotBlock(t *testing.T) {
 	wantOutcome(t, e.result(2), intake.OutcomeCaseCreated)
 	waitSettled(t, e)
 }
+
+func TestServerWithoutIdlePolls(t *testing.T) {
+	e := newEnv(t, envOptions{IMAP: mailtest.IMAPOptions{NoIdle: true}})
+	e.waitReady()
+	e.deliver(mail("Peter <peter@initech.example>", "One", "One."))
+	wantOutcome(t, e.result(1), intake.OutcomeCaseCreated)
+	e.deliver(mail("Bob <bob@globex.example>", "Two", "Engine: globex-prod\nTwo."))
+	wantOutcome(t, e.result(2), intake.OutcomeCaseCreated)
+	waitFolder(t, e, "Processed", 2)
+}
