@@ -188,10 +188,10 @@ func TestSecurityRequireAllAuthenticationResults(t *testing.T) {
 		TrustedAuthservIDs: []string{trustedID}, Require: intake.RequireAll}})
 	const ar = "Authentication-Results: "
 	rows := []struct {
-		name   string
-		hdrs   []string // topmost first
-		pass   bool
-		bug    string // known bug: skip when the code gets it wrong
+		name string
+		hdrs []string // topmost first
+		pass bool
+		bug  string // known bug: skip when the code gets it wrong
 	}{
 		{"dmarc=pass", []string{ar + trustedID + "; dmarc=pass header.from=acme.example"}, true, ""},
 		{"dkim=pass aligned", []string{ar + trustedID + "; dkim=pass header.d=acme.example header.s=sel"}, true, ""},
