@@ -144,6 +144,8 @@ type Incoming struct {
 	// ([security] verify_dkim); DKIMPass lists the d= domains of the valid ones.
 	DKIMChecked bool
 	DKIMPass    []string
+
+	analysis *Analysis // see Analyze
 }
 
 // Result is the decision taken for one mail.

@@ -25,7 +25,7 @@ func (d *Desk) followUp(tx Tx, in *Incoming, c *Case, r *Result) error {
 		return d.customerReply(tx, in, c, r)
 	}
 	r.Case = ""
-	lang := mailparse.DetectLanguage(in.Msg.Text, in.Msg.ContentLanguage)
+	lang := Analyze(in).Lang
 	return d.refuse(tx, in, r, ReasonNotParticipant, lang,
 		fmt.Sprintf("sender may not write to %s (not a contact of its account)", c.ID))
 }
@@ -56,7 +56,7 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 		}
 	}
 	m := in.Msg
-	text := mailparse.NewText(m.Text)
+	text := Analyze(in).NewText
 	if err := d.record(tx, c, in, Message{Direction: In, Kind: KindCustomer, Text: text}); err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 	c.State = StateOpen
 	c.AutoClosed, c.ClosedAt, c.ResolvedAt = false, nil, nil
 	c.WaitingSince, c.ContactAttempts = nil, 0
-	if err := d.customerSeverity(tx, c, text, r); err != nil {
+	if err := d.customerSeverity(tx, c, Analyze(in).Fields, r); err != nil {
 		return err
 	}
 	if err := d.notify(tx, c, r, TmplNotifyReply, data); err != nil {
@@ -95,8 +95,7 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 // customerSeverity raises the case's severity when a reply asks for a more
 // urgent one ("Severity: 1", "Gravité : 1") that the plan allows; agents
 // are told.
-func (d *Desk) customerSeverity(tx Tx, c *Case, text string, r *Result) error {
-	f := mailparse.ExtractFields(text)
+func (d *Desk) customerSeverity(tx Tx, c *Case, f mailparse.Fields, r *Result) error {
 	if f.Severity == 0 || f.Severity >= c.Severity {
 		return nil
 	}
@@ -122,7 +121,7 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 	m := in.Msg
 	agent := m.From
 	now := d.now()
-	cmds, text := mailparse.Commands(mailparse.NewText(m.Text))
+	cmds, text := mailparse.Commands(Analyze(in).NewText)
 	text = strings.TrimSpace(text)
 	r.Outcome = OutcomeFollowUp
 	data := d.mailData(c, "en")

@@ -18,9 +18,9 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	m := in.Msg
 	sender := m.From.Addr
 	dir := d.opts.Directory()
-	text := mailparse.NewText(m.Text)
-	fields := mailparse.ExtractFields(m.Text)
-	lang, err := d.language(tx, sender, m)
+	a := Analyze(in)
+	text, fields := a.NewText, a.Fields
+	lang, err := d.language(tx, sender, a)
 	if err != nil {
 		return err
 	}
@@ -184,11 +184,7 @@ var (
 
 // defaultNature is the subject and the first paragraph of the text.
 func defaultNature(subject, text string) string {
-	para := strings.TrimSpace(text)
-	if i := strings.Index(para, "\n\n"); i >= 0 {
-		para = para[:i]
-	}
-	para = strings.Join(strings.Fields(para), " ")
+	para := firstParagraph(text, maxNature)
 	n := strings.TrimSpace(mailparse.StripPrefixes(subject))
 	switch {
 	case n == "":
@@ -234,13 +230,13 @@ func caseReason(c *Case, acct *Account, problems []Problem, lowered bool) string
 // in the mail, unless the mail says too little to tell (no
 // Content-Language, a few words) and the contact is known to write in
 // another; the choice is remembered for the contact.
-func (d *Desk) language(tx Tx, sender string, m *mailparse.Message) (string, error) {
-	lang := mailparse.DetectLanguage(m.Text, m.ContentLanguage)
+func (d *Desk) language(tx Tx, sender string, a *Analysis) (string, error) {
+	lang := a.Lang
 	known, err := tx.ContactLanguage(sender)
 	if err != nil {
 		return "", err
 	}
-	if known != "" && known != lang && m.ContentLanguage == "" && len(strings.Fields(m.Text)) < 12 {
+	if known != "" && known != lang && a.Short {
 		return known, nil
 	}
 	if known != lang {

@@ -6,6 +6,7 @@
 package imapsrc
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -452,14 +454,42 @@ func (s *Source) batch(c *conn, uidValidity uint32, uids []uint32) error {
 	return s.settle(c, moves)
 }
 
-// fetch streams the batch's mails and parses each one as it arrives.
+// parallelMax is the largest mail read into memory to be parsed by a
+// worker while the next ones stream in; larger mails are parsed as they
+// stream, never held whole in memory.
+const parallelMax = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// fetch reads the batch's mails. Each is parsed and analyzed once: small
+// ones by a pool of workers (one per CPU) while the next ones arrive,
+// large ones as they stream.
 func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 	var set imap.UIDSet
 	for _, u := range uids {
 		set.AddNum(imap.UID(u))
 	}
+	type job struct {
+		in  *intake.Incoming
+		buf *bytes.Buffer
+	}
+	jobs := make(chan job, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				s.parse(j.in, bytes.NewReader(j.buf.Bytes()))
+				intake.Analyze(j.in)
+				j.buf.Reset()
+				bufPool.Put(j.buf)
+			}
+		}()
+	}
 	var mails []*intake.Incoming
 	err := c.do(func() error {
+		defer func() { close(jobs); wg.Wait() }()
 		cmd := c.Fetch(set, &imap.FetchOptions{
 			UID: true, InternalDate: true,
 			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
@@ -470,6 +500,7 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 				break
 			}
 			in := &intake.Incoming{}
+			queued := false
 			for {
 				item := msg.Next()
 				if item == nil {
@@ -481,17 +512,27 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 				case imapclient.FetchItemDataInternalDate:
 					in.Arrived = item.Time
 				case imapclient.FetchItemDataBodySection:
-					if item.Literal == nil {
+					switch {
+					case item.Literal == nil:
 						in.ParseErr = errors.New("server sent no body")
-						continue
+					case item.Literal.Size() <= parallelMax:
+						buf := bufPool.Get().(*bytes.Buffer)
+						if _, err := buf.ReadFrom(item.Literal); err != nil {
+							bufPool.Put(buf)
+							return err
+						}
+						jobs <- job{in, buf}
+						queued = true
+					default:
+						s.parse(in, item.Literal)
+						intake.Analyze(in)
 					}
-					s.parse(in, item.Literal)
 				}
 			}
 			if in.UID == 0 {
 				continue // an unsolicited FETCH (flags changed), not ours
 			}
-			if in.Msg == nil && in.ParseErr == nil {
+			if !queued && in.Msg == nil && in.ParseErr == nil {
 				in.ParseErr = errors.New("server sent no body")
 			}
 			mails = append(mails, in)
@@ -504,8 +545,8 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 	return mails, nil
 }
 
-// parse reads one mail from the server, parsing it and, when configured,
-// verifying its DKIM signatures in the same pass.
+// parse reads one mail, parsing it and, when configured, verifying its
+// DKIM signatures in the same pass.
 func (s *Source) parse(in *intake.Incoming, r io.Reader) {
 	if !s.opts.VerifyDKIM {
 		in.Msg, in.ParseErr = mailparse.Parse(r, &s.opts.Parse)
