@@ -21,8 +21,12 @@ func (d *Daemon) adminHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/cases", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		list, err := listCases(d.db, caseFilter{State: q.Get("state"), Account: q.Get("account")})
+		f, err := filterFromQuery(r.URL.Query(), d.ov.Now())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		list, err := listCases(d.db, f)
 		writeJSON(w, list, err)
 	})
 	mux.HandleFunc("GET /api/cases/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,65 @@ import (
 type caseFilter struct {
 	State   string
 	Account string
+	// Breached keeps cases whose first response came late or is overdue
+	// at Now.
+	Breached bool
+	// DueBefore keeps cases still waiting for a first response due before it.
+	DueBefore time.Time
+	Now       time.Time
+}
+
+// match reports whether c passes the filter.
+func (f caseFilter) match(c *intake.Case) bool {
+	if f.State != "" && string(c.State) != f.State {
+		return false
+	}
+	if f.Account != "" && !strings.EqualFold(c.Account, f.Account) {
+		return false
+	}
+	awaiting := c.FirstResponseAt == nil && c.FirstResponseDue != nil && c.State != intake.StateClosed
+	if f.Breached {
+		late := c.FirstResponseMet != nil && !*c.FirstResponseMet
+		overdue := awaiting && c.FirstResponseDue.Before(f.Now)
+		if !late && !overdue {
+			return false
+		}
+	}
+	if !f.DueBefore.IsZero() && (!awaiting || !c.FirstResponseDue.Before(f.DueBefore)) {
+		return false
+	}
+	return true
+}
+
+// query is the filter as admin API parameters.
+func (f caseFilter) query() url.Values {
+	q := url.Values{}
+	if f.State != "" {
+		q.Set("state", f.State)
+	}
+	if f.Account != "" {
+		q.Set("account", f.Account)
+	}
+	if f.Breached {
+		q.Set("breached", "1")
+	}
+	if !f.DueBefore.IsZero() {
+		q.Set("due_before", f.DueBefore.Format(time.RFC3339))
+	}
+	return q
+}
+
+// filterFromQuery reads admin API parameters.
+func filterFromQuery(q url.Values, now time.Time) (caseFilter, error) {
+	f := caseFilter{State: q.Get("state"), Account: q.Get("account"), Breached: q.Get("breached") == "1", Now: now}
+	if v := q.Get("due_before"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return f, fmt.Errorf("due_before: %w", err)
+		}
+		f.DueBefore = t
+	}
+	return f, nil
 }
 
 // listCases returns the cases matching f, without messages, by number.
@@ -30,13 +89,9 @@ func listCases(st intake.Store, f caseFilter) ([]*intake.Case, error) {
 	list := []*intake.Case{}
 	err := st.View(func(tx intake.Tx) error {
 		return tx.ForEachCase(func(c *intake.Case) error {
-			if f.State != "" && string(c.State) != f.State {
-				return nil
+			if f.match(c) {
+				list = append(list, c)
 			}
-			if f.Account != "" && !strings.EqualFold(c.Account, f.Account) {
-				return nil
-			}
-			list = append(list, c)
 			return nil
 		})
 	})
@@ -116,14 +171,7 @@ func (s caseSource) withStore(fn func(*store.DB) error) error {
 
 func (s caseSource) list(f caseFilter) ([]*intake.Case, error) {
 	var list []*intake.Case
-	q := url.Values{}
-	if f.State != "" {
-		q.Set("state", f.State)
-	}
-	if f.Account != "" {
-		q.Set("account", f.Account)
-	}
-	err := s.get("/api/cases?"+q.Encode(), &list)
+	err := s.get("/api/cases?"+f.query().Encode(), &list)
 	if errors.Is(err, errNotRunning) {
 		err = s.withStore(func(db *store.DB) (err error) { list, err = listCases(db, f); return err })
 	}

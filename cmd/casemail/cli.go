@@ -33,7 +33,7 @@ Usage:
   casemail check -config FILE        validate config and contacts, try IMAP and SMTP logins
   casemail contacts check FILE       validate an allowlist file
   casemail healthcheck -config FILE  exit 0 if the running daemon answers /readyz
-  casemail cases list [-state S] [-account A] [-json] [-config FILE]
+  casemail cases list [-state S] [-account A] [-breached] [-due-before T] [-json] [-config FILE]
   casemail cases show ID [-json] [-config FILE]
   casemail cases export [-config FILE]   every case with its messages, JSON Lines
   casemail backup FILE [-config FILE]
@@ -256,16 +256,29 @@ func cmdHealthcheck(args []string, stdout io.Writer) error {
 }
 
 func cmdCasesList(args []string, stdout io.Writer) error {
-	var path, state, account string
-	var asJSON bool
+	var path, state, account, dueBefore string
+	var asJSON, breached bool
 	_, err := parseFlags("cases list", args, func(fs *flag.FlagSet) {
 		configFlag(fs, &path)
 		fs.StringVar(&state, "state", "", "only cases in this state")
 		fs.StringVar(&account, "account", "", "only cases of this account")
+		fs.BoolVar(&breached, "breached", false, "only cases whose first response is late")
+		fs.StringVar(&dueBefore, "due-before", "", "only cases awaiting a first response due before this time (RFC 3339) or within this duration (\"4h\")")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	}, 0)
 	if err != nil {
 		return err
+	}
+	now := time.Now()
+	filter := caseFilter{State: state, Account: account, Breached: breached, Now: now}
+	if dueBefore != "" {
+		if d, err := time.ParseDuration(dueBefore); err == nil {
+			filter.DueBefore = now.Add(d)
+		} else if t, err := time.Parse(time.RFC3339, dueBefore); err == nil {
+			filter.DueBefore = t
+		} else {
+			return usagef("cases list: -due-before %q: want a time like 2026-11-24T17:00:00Z or a duration like 4h", dueBefore)
+		}
 	}
 	if _, ok := intake.ParseState(state); state != "" && !ok {
 		return usagef("cases list: -state %q: want open, waiting, resolved or closed", state)
@@ -274,7 +287,7 @@ func cmdCasesList(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	list, err := caseSource{cfg}.list(caseFilter{State: state, Account: account})
+	list, err := caseSource{cfg}.list(filter)
 	if err != nil {
 		return err
 	}
