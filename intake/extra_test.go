@@ -1,7 +1,6 @@
 package intake_test
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -288,23 +287,11 @@ func TestReplyCompletesMissingFields(t *testing.T) {
 	wantContains(t, "ack", ack.Text, "Please reply with the missing details", "Engine: acme-search")
 	r2, _ := e.step(replyTo(alice, ack, "Re: "+ack.Subject, "Engine: acme-search\nEnvironment: staging"))
 	wantOutcome(t, r2, intake.OutcomeFollowUp)
-	bugsOnly(t, "BUG: a reply giving the missing fields the ack asks for does not complete the case "+
-		"(intake/followup.go customerReply reads only a Severity line, via customerSeverity); "+
-		"engine stays empty")
 	c, _ := e.caseJSON(r.Case)
 	if c.Engine != "acme-search" {
 		t.Errorf("engine %q after the reply, want acme-search", c.Engine)
 	}
 	if c.Environment != "staging" {
 		t.Errorf("environment %q after the reply, want staging", c.Environment)
-	}
-}
-
-// bugsOnly skips a test that shows a known, reported bug, unless
-// CASEMAIL_TEST_BUGS is set: then it runs and fails.
-func bugsOnly(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CASEMAIL_TEST_BUGS") == "" {
-		t.Skip(why + " (set CASEMAIL_TEST_BUGS=1 to run)")
 	}
 }

@@ -83,6 +83,7 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 	c.State = StateOpen
 	c.AutoClosed, c.ClosedAt, c.ResolvedAt = false, nil, nil
 	c.WaitingSince, c.ContactAttempts = nil, 0
+	d.completeFields(c, m.From.Addr, Analyze(in).Fields, r)
 	if err := d.customerSeverity(tx, c, Analyze(in).Fields, r); err != nil {
 		return err
 	}
@@ -90,6 +91,43 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 		return err
 	}
 	return d.putCase(tx, c)
+}
+
+// completeFields fills in what the case still lacks from the `Label:
+// value` lines of a reply, as the acknowledgement asked: the account (only
+// one the sender is a contact of), the engine (only one of the account's)
+// and the environment.
+func (d *Desk) completeFields(c *Case, sender string, f mailparse.Fields, r *Result) {
+	dir := d.opts.Directory()
+	var filled []string
+	if c.Account == "" && f.Account != "" && dir.IsContactOf(sender, f.Account) {
+		acct := dir.Account(f.Account)
+		c.Account = acct.Email
+		filled = append(filled, "account")
+		if len(acct.Engines) == 1 && c.Engine == "" {
+			c.Engine = acct.Engines[0]
+		}
+		plan := d.plan(acct)
+		if plan != nil {
+			c.Severity, _ = plan.Clamp(c.Severity)
+			if c.FirstResponseAt == nil {
+				d.setDue(c, plan, &MailData{})
+			}
+		}
+	}
+	if acct := dir.Account(c.Account); acct != nil && c.Engine == "" && f.Engine != "" {
+		if e, ok := acct.HasEngine(f.Engine); ok {
+			c.Engine = e
+			filled = append(filled, "engine")
+		}
+	}
+	if c.Environment == "" && f.Environment != "" {
+		c.Environment = f.Environment
+		filled = append(filled, "environment")
+	}
+	if len(filled) > 0 {
+		r.Reason += "; completed " + strings.Join(filled, ", ")
+	}
 }
 
 // customerSeverity raises the case's severity when a reply asks for a more

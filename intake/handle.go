@@ -98,14 +98,10 @@ func (d *Desk) robot(m *mailparse.Message) string {
 	return ""
 }
 
-// isBounceSender reports mail from a mailer daemon or with a null sender.
+// isBounceSender reports mail from a mailer daemon, or a delivery report.
 func isBounceSender(m *mailparse.Message) bool {
 	local, _, _ := strings.Cut(m.From.Addr, "@")
-	switch local {
-	case "mailer-daemon", "postmaster":
-		return true
-	}
-	return strings.HasPrefix(strings.ToLower(m.ContentType), "multipart/report")
+	return local == "mailer-daemon" || strings.HasPrefix(strings.ToLower(m.ContentType), "multipart/report")
 }
 
 // findCase finds the case a mail belongs to: by the tag in its subject,

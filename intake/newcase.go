@@ -56,7 +56,7 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = d.now()
 	}
-	data := &MailData{Support: d.supportAddr, Sender: sender, Subject: m.Subject}
+	data := &MailData{Support: d.supportAddr, Sender: sender, Subject: m.Subject, Dropped: m.Dropped}
 
 	// Engine: named and valid, or inferred when the account has only one.
 	if acct != nil {

@@ -104,6 +104,9 @@ type MailData struct {
 	MaxAttempts       int    // contact attempts before an automatic close
 	OldSeverity       int    // severity before a change
 	Rating            int    // survey rating just given
+	// Dropped names attachments of the mail that were refused (over a
+	// limit), so that the sender is told.
+	Dropped []string
 }
 
 // Problem names a required field that is missing or invalid.

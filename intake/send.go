@@ -29,6 +29,14 @@ func (d *Desk) record(tx Tx, c *Case, in *Incoming, msg Message) error {
 	if err := d.appendMessage(tx, c, &msg); err != nil {
 		return err
 	}
+	if len(m.Problems) > 0 {
+		// What could not be decoded or was over a limit stays on record.
+		note := &Message{Direction: In, Kind: KindSystem, From: d.supportAddr, Subject: m.Subject,
+			Text: "Not everything in this mail could be kept:\n- " + strings.Join(m.Problems, "\n- "), At: msg.At}
+		if err := d.appendMessage(tx, c, note); err != nil {
+			return err
+		}
+	}
 	return tx.IndexMessage(m.MessageID, c.ID)
 }
 

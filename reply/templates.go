@@ -362,5 +362,6 @@ func sampleData() *intake.MailData {
 		Target: "1bd", ReopenedFrom: "CASE-998", AgentName: "Bob",
 		Commands: []string{"#note", "#resolve"}, Error: "sample",
 		ReopenDays: 7, MaxAttempts: 3, OldSeverity: 3, Rating: 5,
+		Dropped: []string{"huge.zip"},
 	}
 }
