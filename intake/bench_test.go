@@ -92,6 +92,14 @@ func BenchmarkProcessBatch(b *testing.B) {
 		if len(rs) != batchSize {
 			b.Fatalf("%d results, want %d", len(rs), batchSize)
 		}
+		// As the source does once the batch is moved on the server.
+		uids := make([]uint32, len(rs))
+		for i, r := range rs {
+			uids[i] = r.UID
+		}
+		if err := desk.Settled(folder, uids); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batchSize), "µs/mail")

@@ -388,20 +388,17 @@ func (t *txn) DeleteOutgoing(id uint64) error {
 	return t.b(bucketOutbox).Delete(u64(id))
 }
 
+// Hit lists are big-endian unix nanoseconds, 8 bytes each, oldest first.
+
 func (t *txn) Hits(key string, since time.Time) (int, error) {
 	b := t.b(bucketHits)
-	ts, err := getJSON[[]int64](b, key)
-	if err != nil || ts == nil {
-		return 0, err
+	if b == nil {
+		return 0, nil
 	}
-	kept := (*ts)[:0]
-	for _, x := range *ts {
-		if x >= since.UnixNano() {
-			kept = append(kept, x)
-		}
-	}
-	if len(kept) != len(*ts) && t.tx.Writable() {
-		if err := putJSON(b, key, kept); err != nil {
+	hits := decodeHits(b.Get([]byte(key)))
+	kept := pruneHits(hits, since)
+	if len(kept) != len(hits) && t.tx.Writable() {
+		if err := b.Put([]byte(key), encodeHits(kept)); err != nil {
 			return 0, err
 		}
 	}
@@ -410,15 +407,39 @@ func (t *txn) Hits(key string, since time.Time) (int, error) {
 
 func (t *txn) Hit(key string, at time.Time) error {
 	b := t.b(bucketHits)
-	ts, err := getJSON[[]int64](b, key)
-	if err != nil {
-		return err
+	hits := append(decodeHits(b.Get([]byte(key))), at.UnixNano())
+	return b.Put([]byte(key), encodeHits(hits))
+}
+
+func pruneHits(hits []int64, since time.Time) []int64 {
+	cut := since.UnixNano()
+	for i, h := range hits {
+		if h >= cut {
+			return hits[i:]
+		}
 	}
-	var list []int64
-	if ts != nil {
-		list = *ts
+	return nil
+}
+
+func decodeHits(v []byte) []int64 {
+	if len(v) > 0 && v[0] == '[' {
+		var old []int64 // schema 1 wrote JSON
+		_ = json.Unmarshal(v, &old)
+		return old
 	}
-	return putJSON(b, key, append(list, at.UnixNano()))
+	hits := make([]int64, len(v)/8)
+	for i := range hits {
+		hits[i] = int64(binary.BigEndian.Uint64(v[8*i:]))
+	}
+	return hits
+}
+
+func encodeHits(hits []int64) []byte {
+	out := make([]byte, 0, 8*len(hits))
+	for _, h := range hits {
+		out = binary.BigEndian.AppendUint64(out, uint64(h))
+	}
+	return out
 }
 
 func (t *txn) Mailbox(folder string) (*intake.MailboxState, error) {
