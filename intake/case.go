@@ -89,6 +89,9 @@ type Case struct {
 	ResolvedAt          *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt            *time.Time `json:"closed_at,omitempty"`
 	AutoClosed          bool       `json:"auto_closed,omitempty"` // closed for want of an answer: a reply soon reopens it
+	// ContactOffset is the UTC offset (seconds east) of the Date header of
+	// the opening mail: the customer's time zone, as far as mail tells.
+	ContactOffset *int `json:"contact_offset,omitempty"`
 	// NextCheck is when the scheduler must look at the case again; the
 	// store keeps an index of it.
 	NextCheck *time.Time `json:"next_check,omitempty"`

@@ -604,7 +604,9 @@ func mail(from, subject, body string, hdrs ...string) string {
 		b.WriteString("To: support@example.com\r\n")
 	}
 	fmt.Fprintf(&b, "Subject: %s\r\n", subject)
-	b.WriteString("Date: Mon, 23 Nov 2026 10:00:00 -0800\r\n")
+	if !has("Date") {
+		b.WriteString("Date: Mon, 23 Nov 2026 10:00:00 -0800\r\n")
+	}
 	if !has("Message-ID") {
 		fmt.Fprintf(&b, "Message-ID: %s\r\n", newMsgID())
 	}

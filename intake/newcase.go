@@ -56,6 +56,10 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = d.now()
 	}
+	if !m.Date.IsZero() {
+		_, off := m.Date.Zone()
+		c.ContactOffset = &off
+	}
 	data := &MailData{Support: d.supportAddr, Sender: sender, Subject: m.Subject, Dropped: m.Dropped}
 
 	// Engine: named and valid, or inferred when the account has only one.
@@ -161,7 +165,25 @@ func (d *Desk) setDue(c *Case, plan *Plan, data *MailData) {
 	c.FirstResponseTarget = target.String()
 	c.SLAWarned, c.SLABreached = false, false
 	data.Target = target.String()
-	data.Due = formatDue(due, plan, c.Language)
+	data.Due = formatDue(due, plan, c.Language) + contactTime(due, plan, c)
+}
+
+// contactTime adds the due time in the customer's own time zone, when the
+// Date of their mail shows one that differs from the plan's.
+func contactTime(t time.Time, plan *Plan, c *Case) string {
+	if c.ContactOffset == nil {
+		return ""
+	}
+	_, planOff := t.In(plan.Calendar.Location()).Zone()
+	if *c.ContactOffset == planOff {
+		return ""
+	}
+	local := t.In(time.FixedZone("", *c.ContactOffset))
+	zone := "UTC" + local.Format("-07:00")
+	if c.Language == "fr" {
+		return fmt.Sprintf(", soit %s %s chez vous (%s)", frDays[local.Weekday()], local.Format("15:04"), zone)
+	}
+	return fmt.Sprintf(", that is %s your time (%s)", local.Format("Mon 15:04"), zone)
 }
 
 // formatDue shows a due time in the plan's zone, naming the zone, in the

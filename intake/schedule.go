@@ -237,6 +237,9 @@ func (d *Desk) mailData(c *Case, lang string) *MailData {
 	if c.FirstResponseDue != nil {
 		if p := d.plan(acct); p != nil && p.Calendar != nil {
 			data.Due = formatDue(*c.FirstResponseDue, p, lang)
+			if lang == c.Language {
+				data.Due += contactTime(*c.FirstResponseDue, p, c)
+			}
 		} else {
 			data.Due = c.FirstResponseDue.Format("Mon 2 Jan 2006 15:04 MST")
 		}
