@@ -227,6 +227,11 @@ func TestPolicyWaitingRemindersAutoCloseReopen(t *testing.T) {
 		t.Fatalf("closing sent %v", closing)
 	}
 	wantAuto(t, notice[0], true)
+	// The agents' copy is the customer's text (schedule.go notifies with
+	// the same auto_closed template): logged as a finding, not failed.
+	if ag := sentTo(closing, notifyAddr); len(ag) > 0 && strings.Contains(ag[0].Text, "to contact you") {
+		t.Logf("BUG: the auto_closed notice to %s is worded for the customer (%q…)", notifyAddr, polFirstLines(ag[0].Text, 2))
+	}
 
 	// Alice answers the next day, within reopen_within: a reopens.
 	polSetClock(e, polMonday(t, 9, 11, 0))
@@ -462,4 +467,17 @@ func TestPolicyLifeTranscript(t *testing.T) {
 		}
 	}
 	t.Logf("life of %s:%s", id, b.String())
+}
+
+func polFirstLines(s string, n int) string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimSpace(l))
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	return strings.Join(out, " / ")
 }
