@@ -318,6 +318,12 @@ func isGroup(v string) bool {
 	inQuote, inAngle := false, false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
+		case c == '=' && !inQuote && strings.HasPrefix(v[i:], "=?"):
+			// QUIRK: sloppy mailers leave a raw ':' inside an encoded
+			// display name ("=?utf-8?Q?Support:_Team?="); skip the word.
+			if end := encodedWordEnd(v[i:]); end > 0 {
+				i += end - 1
+			}
 		case c == '\\' && inQuote:
 			i++
 		case c == '"':
@@ -334,6 +340,24 @@ func isGroup(v string) bool {
 		}
 	}
 	return false
+}
+
+// encodedWordEnd returns the length of the RFC 2047 encoded word at the
+// start of s ("=?charset?enc?text?="), or 0 when there is none.
+func encodedWordEnd(s string) int {
+	q := 0
+	for i := 2; i < len(s); i++ {
+		switch s[i] {
+		case '?':
+			q++
+			if q >= 3 && i+1 < len(s) && s[i+1] == '=' {
+				return i + 2
+			}
+		case ' ', '\t', '\r', '\n':
+			return 0
+		}
+	}
+	return 0
 }
 
 func splitAddrList(v string) []string {
