@@ -50,7 +50,16 @@ func (d *Desk) authenticate(in *Incoming) string {
 	}
 	for _, v := range m.Header.Values("Authentication-Results") {
 		id, results, err := authres.Parse(v)
-		if err != nil || !d.trusted(id) {
+		if err != nil {
+			// The receiving server's own header may be unreadable
+			// because of text the sender controls: it still decides,
+			// and fails, rather than a lower header the sender wrote.
+			if raw := authservID(v); d.trusted(raw) {
+				return fmt.Sprintf("Authentication-Results from %s is unreadable: %v", raw, err)
+			}
+			continue
+		}
+		if !d.trusted(id) {
 			continue
 		}
 		// The topmost trusted header decides.
@@ -115,11 +124,25 @@ func aligned(a, b string) bool {
 	return err1 == nil && err2 == nil && oa == ob
 }
 
+// domainOf is the domain of an address, or the value itself when it is a
+// bare domain (RFC 8601 allows smtp.mailfrom=example.com).
 func domainOf(addr string) string {
-	addr = strings.Trim(addr, "<>")
-	i := strings.LastIndexByte(addr, '@')
-	if i < 0 {
+	addr = strings.Trim(strings.TrimSpace(addr), "<>")
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		addr = addr[i+1:]
+	}
+	if !strings.Contains(addr, ".") {
 		return ""
 	}
-	return strings.ToLower(addr[i+1:])
+	return strings.ToLower(addr)
+}
+
+// authservID is the authserv-id of a header value, read without parsing
+// the rest: the first word before the first ';'.
+func authservID(v string) string {
+	head, _, _ := strings.Cut(v, ";")
+	if f := strings.Fields(head); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }

@@ -123,13 +123,16 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	r.Outcome, r.Case = OutcomeCaseCreated, c.ID
 	r.Reason = caseReason(c, acct, problems, data.SeverityLowered)
 
-	if d.allowAuto(tx, sender, c.ID) {
+	switch {
+	case suppressesAuto(m):
+		r.Reason += "; no acknowledgement: the mail asks for no automatic answers"
+	case d.allowAuto(tx, sender, c.ID):
 		if err := d.send(tx, c, r, TmplAck, lang, data, &Outgoing{
 			To: []string{sender}, InReplyTo: m.MessageID, AutoSubmitted: true,
 		}, true); err != nil {
 			return err
 		}
-	} else {
+	default:
 		r.Reason += "; acknowledgement withheld by the rate limit"
 	}
 	data.Text = text

@@ -193,8 +193,8 @@ func TestPolicyWaitingRemindersAutoCloseReopen(t *testing.T) {
 		{polMonday(t, 4, 10, 0), nil, 2, intake.StateWaiting}, // Friday, just before
 		{polMonday(t, 4, 10, 10), []string{"reminder→alice@acme.example", "reminder→peter@initech.example"}, 3, intake.StateWaiting},
 		{polMonday(t, 8, 10, 5), nil, 3, intake.StateWaiting}, // next Tuesday, just before
-		{polMonday(t, 8, 10, 15), []string{"auto_closed→alice@acme.example", "auto_closed→support-team@example.com",
-			"auto_closed→peter@initech.example", "auto_closed→support-team@example.com"}, 3, intake.StateClosed},
+		{polMonday(t, 8, 10, 15), []string{"auto_closed→alice@acme.example", "auto_closed_notify→support-team@example.com",
+			"auto_closed→peter@initech.example", "auto_closed_notify→support-team@example.com"}, 3, intake.StateClosed},
 	}
 	var closing []sent
 	for _, st := range steps {
@@ -227,11 +227,13 @@ func TestPolicyWaitingRemindersAutoCloseReopen(t *testing.T) {
 		t.Fatalf("closing sent %v", closing)
 	}
 	wantAuto(t, notice[0], true)
-	// The agents' copy is the customer's text (schedule.go notifies with
-	// the same auto_closed template): logged as a finding, not failed.
-	if ag := sentTo(closing, notifyAddr); len(ag) > 0 && strings.Contains(ag[0].Text, "to contact you") {
-		t.Logf("BUG: the auto_closed notice to %s is worded for the customer (%q…)", notifyAddr, polFirstLines(ag[0].Text, 2))
+	// The agents get their own notice, not the customer's text.
+	ag := sentTo(closing, notifyAddr) // one per closed case
+	if len(ag) != 2 {
+		t.Fatalf("agents got %d closing notices, want 2", len(ag))
 	}
+	wantContains(t, "agents' closing notice", ag[0].Text, "closed automatically", "did not answer after 3 contact attempts")
+	wantNotContains(t, "agents' closing notice", ag[0].Text, "to contact you")
 
 	// Alice answers the next day, within reopen_within: a reopens.
 	polSetClock(e, polMonday(t, 9, 11, 0))

@@ -47,12 +47,13 @@ func (p *PolicyOptions) defaults() {
 
 // Template names of the scheduler's mail.
 const (
-	TmplSLAWarning      = "sla_warning"      // 75 % of the first-response target, to notify
-	TmplSLABreach       = "sla_breach"       // target missed, to notify
-	TmplReminder        = "reminder"         // waiting case, to the contact
-	TmplAutoClosed      = "auto_closed"      // closed for want of an answer, to the contact
-	TmplResolved        = "resolved"         // resolution notice with the survey, to the contact
-	TmplSeverityChanged = "severity_changed" // to notify
+	TmplSLAWarning      = "sla_warning"        // 75 % of the first-response target, to notify
+	TmplSLABreach       = "sla_breach"         // target missed, to notify
+	TmplReminder        = "reminder"           // waiting case, to the contact
+	TmplAutoClosed      = "auto_closed"        // closed for want of an answer, to the contact
+	TmplAutoClosedAgent = "auto_closed_notify" // the same close, to notify
+	TmplResolved        = "resolved"           // resolution notice with the survey, to the contact
+	TmplSeverityChanged = "severity_changed"   // to notify
 )
 
 // putCase stores a case after working out when the scheduler must next
@@ -215,7 +216,7 @@ func (d *Desk) timer(tx Tx, c *Case, r *Result) error {
 			&Outgoing{To: []string{c.Contact}, AutoSubmitted: true}, true); err != nil {
 			return err
 		}
-		return d.notify(tx, c, r, TmplAutoClosed, data)
+		return d.notify(tx, c, r, TmplAutoClosedAgent, data)
 	case StateResolved:
 		if c.ResolvedAt == nil || now.Before(c.ResolvedAt.Add(d.opts.Policy.ResolvedCloseAfter)) {
 			return nil

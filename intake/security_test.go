@@ -228,17 +228,11 @@ func TestSecurityRequireAllAuthenticationResults(t *testing.T) {
 				"Engine: acme-search\nSearch is down.", row.hdrs...)
 			r, out := secStep(e, raw)
 			if row.pass {
-				if row.bug != "" && r.Outcome == intake.OutcomeQuarantined {
-					t.Skipf("BUG: %s (outcome %s: %s)", row.bug, r.Outcome, r.Reason)
-				}
 				wantOutcome(t, r, intake.OutcomeCaseCreated)
 				if len(sentTo(out, "alice@acme.example")) != 1 {
 					t.Errorf("sent %v, want an ack to alice", out)
 				}
 				return
-			}
-			if row.bug != "" && r.Outcome != intake.OutcomeQuarantined {
-				t.Skipf("BUG: %s (outcome %s: %s)", row.bug, r.Outcome, r.Reason)
 			}
 			wantOutcome(t, r, intake.OutcomeQuarantined)
 			if len(out) != 0 {
@@ -461,12 +455,22 @@ func TestSecurityLoopDefence(t *testing.T) {
 	t.Run("X-Auto-Response-Suppress: All", func(t *testing.T) {
 		defer secUse(e, t)()
 		r, out := secStep(e, mail("Alice <alice@acme.example>", "Suppress all", body, "X-Auto-Response-Suppress: All"))
-		// PRODUCT.md does not list this header; the code treats the mail as
-		// a person's: a case and an acknowledgement. Reported in the notes.
-		t.Logf("X-Auto-Response-Suppress: All → %s (%s), sent %v", r.Outcome, r.Reason, out)
+		// The sender asks for no automatic answers: the case is opened and
+		// the agents are told, but no acknowledgement goes back.
 		wantOutcome(t, r, intake.OutcomeCaseCreated)
-		if len(sentTo(out, "alice@acme.example")) != 1 {
-			t.Errorf("sent %v", out)
+		if n := len(sentTo(out, "alice@acme.example")); n != 0 {
+			t.Errorf("sent %d automatic answers to a mail asking for none: %v", n, out)
+		}
+		if len(sentTo(out, "support-team@example.com")) != 1 {
+			t.Errorf("agents not notified: %v", out)
+		}
+	})
+	t.Run("X-Auto-Response-Suppress: All from a stranger", func(t *testing.T) {
+		defer secUse(e, t)()
+		r, out := secStep(e, mail("Eve <eve@unknown.example>", "Suppress all", body, "X-Auto-Response-Suppress: OOF, AutoReply"))
+		wantOutcome(t, r, intake.OutcomeRefused)
+		if len(out) != 0 {
+			t.Errorf("refusal sent to a mail asking for no automatic answers: %v", out)
 		}
 	})
 	for _, row := range []struct{ name, hdr string }{

@@ -133,6 +133,10 @@ func (d *Desk) refuse(tx Tx, in *Incoming, r *Result, reason, lang, why string) 
 	if err != nil {
 		return err
 	}
+	if suppressesAuto(in.Msg) {
+		r.Reason += "; not answered: the mail asks for no automatic answers"
+		return nil
+	}
 	if n > 0 || !d.allowAuto(tx, sender, "") {
 		r.Reason += "; already refused recently, not answered again"
 		return nil
@@ -144,6 +148,19 @@ func (d *Desk) refuse(tx Tx, in *Incoming, r *Result, reason, lang, why string) 
 	return d.send(tx, nil, r, TmplRefusal, lang, data, &Outgoing{
 		To: []string{sender}, InReplyTo: in.Msg.MessageID, AutoSubmitted: true,
 	}, false)
+}
+
+// suppressesAuto reports a mail that asks for no automatic answers
+// (Microsoft's X-Auto-Response-Suppress: All, AutoReply or OOF): it is still
+// processed, but casemail does not acknowledge or refuse it.
+func suppressesAuto(m *mailparse.Message) bool {
+	for _, v := range strings.Split(strings.ToLower(m.Header.Get("X-Auto-Response-Suppress")), ",") {
+		switch strings.TrimSpace(v) {
+		case "all", "autoreply", "oof":
+			return true
+		}
+	}
+	return false
 }
 
 // allowAuto applies the rate limit on automatic answers to one sender and,

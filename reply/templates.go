@@ -34,6 +34,7 @@ var Names = []string{
 	intake.TmplAck, intake.TmplRefusal, intake.TmplNotifyNew, intake.TmplNotifyReply,
 	intake.TmplAgentReply, intake.TmplAgentHelp, intake.TmplAgentError,
 	intake.TmplSLAWarning, intake.TmplSLABreach, intake.TmplReminder, intake.TmplAutoClosed,
+	intake.TmplAutoClosedAgent,
 	intake.TmplResolved, intake.TmplSeverityChanged,
 }
 

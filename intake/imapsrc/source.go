@@ -421,34 +421,68 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	}
 	slices.Sort(todo)
 	todo = slices.Compact(todo)
+
+	// Batches go through a two-stage pipeline: while the store commits
+	// batch N, the connection fetches batch N+1; batch N is moved once its
+	// commit is done. The connection does one thing at a time, and no mail
+	// is moved before its effect is committed.
+	var inFlight *commit
+	defer func() {
+		if inFlight != nil {
+			<-inFlight.done // never leave a commit running behind the session
+		}
+	}()
 	for len(todo) > 0 && ctx.Err() == nil {
 		n := min(len(todo), s.opts.BatchSize)
-		if err := s.batch(c, uidValidity, todo[:n]); err != nil {
+		mails, err := s.fetch(c, todo[:n])
+		if err != nil {
 			return err
 		}
 		todo = todo[n:]
+		if s.opts.Hooks.Fetched != nil {
+			s.opts.Hooks.Fetched(len(mails))
+		}
+		if err := s.finish(c, inFlight); err != nil {
+			inFlight = nil
+			return err
+		}
+		inFlight = nil
+		if len(mails) > 0 {
+			inFlight = s.startCommit(uidValidity, mails)
+		}
 	}
-	return nil
+	err = s.finish(c, inFlight)
+	inFlight = nil
+	return err
 }
 
-// batch fetches, processes and settles one batch of UIDs.
-func (s *Source) batch(c *conn, uidValidity uint32, uids []uint32) error {
-	mails, err := s.fetch(c, uids)
-	if err != nil {
-		return err
-	}
-	if s.opts.Hooks.Fetched != nil {
-		s.opts.Hooks.Fetched(len(mails))
-	}
-	if len(mails) == 0 {
+// commit is a batch being committed by the desk.
+type commit struct {
+	done    chan struct{}
+	results []intake.Result
+	err     error
+}
+
+func (s *Source) startCommit(uidValidity uint32, mails []*intake.Incoming) *commit {
+	cm := &commit{done: make(chan struct{})}
+	go func() {
+		defer close(cm.done)
+		cm.results, cm.err = s.desk.Process(&intake.Batch{Folder: s.opts.Folder, UIDValidity: uidValidity, Mails: mails})
+	}()
+	return cm
+}
+
+// finish waits for a batch's commit, then moves its mails.
+func (s *Source) finish(c *conn, cm *commit) error {
+	if cm == nil {
 		return nil
 	}
-	results, err := s.desk.Process(&intake.Batch{Folder: s.opts.Folder, UIDValidity: uidValidity, Mails: mails})
-	if err != nil {
-		return fmt.Errorf("committing batch: %w", err)
+	<-cm.done
+	if cm.err != nil {
+		return fmt.Errorf("committing batch: %w", cm.err)
 	}
-	moves := make([]intake.PendingMove, 0, len(results))
-	for _, r := range results {
+	moves := make([]intake.PendingMove, 0, len(cm.results))
+	for _, r := range cm.results {
 		moves = append(moves, intake.PendingMove{UID: r.UID, To: s.desk.Destination(r.Outcome)})
 	}
 	return s.settle(c, moves)
