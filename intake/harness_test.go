@@ -106,6 +106,8 @@ type envOptions struct {
 	// Observe is called with every result, right after its commit and
 	// before the mail is moved on the server.
 	Observe func(intake.Result)
+	// Sec holds the [security] settings: sender authentication and DKIM.
+	Sec secOptions
 }
 
 // env is one casemail daemon with its servers and store.
@@ -221,6 +223,7 @@ func (e *env) start() {
 		Plans: e.plans, Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
 		IDPrefix: "CASE", ProcessedFolder: e.processed, QuarantineFolder: e.quarantine,
 		AutoReplyLimit: e.opts.AutoReplyLimit,
+		Auth:           e.opts.Sec.Auth,
 		Now:            e.clock.Now,
 		Logger:         e.logger("intake"),
 		Queued:         queued,
@@ -240,6 +243,8 @@ func (e *env) start() {
 		Timeout:          10 * time.Second,
 		Logger:           e.logger("imap"),
 		Parse:            mailparse.Options{KeepAttachments: fromAgent},
+		VerifyDKIM:       e.opts.Sec.VerifyDKIM,
+		LookupTXT:        e.opts.Sec.LookupTXT,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel

@@ -2,13 +2,11 @@ package intake_test
 
 // Security tests: sender authentication ([security]), hijacking of cases,
 // loop defence, output safety and the malformed-mail corpus, each as real
-// IMAP and SMTP round trips through the harness of harness_test.go. The
-// harness has no knob for intake.Options.Auth or imapsrc's DKIM options, so
-// secStart below starts the daemon the way env.start does, with them.
+// IMAP and SMTP round trips through the harness of harness_test.go, with
+// the [security] settings of envOptions.Sec.
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -25,10 +23,6 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"casemail/intake"
-	"casemail/intake/imapsrc"
-	"casemail/mailparse"
-	"casemail/reply"
-	"casemail/store"
 )
 
 // secOptions are what the security tests add to the harness.
@@ -41,64 +35,8 @@ type secOptions struct {
 // newSecEnv is newEnv with the [security] settings of sec.
 func newSecEnv(t *testing.T, opts envOptions, sec secOptions) *env {
 	t.Helper()
-	opts.DeferStart = true
-	e := newEnv(t, opts)
-	secStart(e, sec)
-	e.waitReady()
-	return e
-}
-
-// secStart is env.start with the Auth and DKIM options set.
-func secStart(e *env, sec secOptions) {
-	t := e.t
-	t.Helper()
-	if e.cancel != nil {
-		t.Fatal("secStart: daemon already running")
-	}
-	var err error
-	e.db, err = store.Open(e.dbPath, nil)
-	must(t, err)
-	e.sender, err = reply.NewSMTP(reply.Options{
-		Host: e.smtp.Host(), Port: e.smtp.Port(), TLS: reply.TLSNone, From: supportFrom,
-		Timeout: 5 * time.Second, HelloName: "casemail.test",
-	}, nil)
-	must(t, err)
-	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Now: e.clock.Now,
-		Logger: e.logger("outbox")})
-	e.desk, err = intake.NewDesk(intake.Options{
-		Store: e.db, Renderer: e.tmpl, Directory: func() *intake.Directory { return e.dir },
-		Plans: e.plans, Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
-		IDPrefix: "CASE", ProcessedFolder: e.processed, QuarantineFolder: e.quarantine,
-		AutoReplyLimit: e.opts.AutoReplyLimit,
-		Auth:           sec.Auth,
-		Now:            e.clock.Now,
-		Logger:         e.logger("intake"),
-		Queued:         e.outbox.Wake,
-		Observe:        e.observe,
-		Timer:          e.timer,
-	})
-	must(t, err)
-	e.source = imapsrc.New(e.desk, imapsrc.Options{
-		Addr: e.imap.Addr(), TLS: "none", Username: e.imap.Username(),
-		Password:         func() (string, error) { return e.imap.Password(), nil },
-		Folder:           "INBOX",
-		ProcessedFolder:  e.processed,
-		QuarantineFolder: e.quarantine,
-		PollInterval:     200 * time.Millisecond,
-		Idle:             true,
-		StartFrom:        e.opts.StartFrom,
-		Timeout:          10 * time.Second,
-		Logger:           e.logger("imap"),
-		Parse:            mailparse.Options{KeepAttachments: fromAgent},
-		VerifyDKIM:       sec.VerifyDKIM,
-		LookupTXT:        sec.LookupTXT,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	e.runs++
-	e.wg.Add(2)
-	go func() { defer e.wg.Done(); _ = e.source.Run(ctx) }()
-	go func() { defer e.wg.Done(); _ = e.outbox.Run(ctx) }()
+	opts.Sec = sec
+	return newEnv(t, opts)
 }
 
 // secUse points the env's helpers at a subtest's t until the returned
