@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// daemon is one `casemail run` process with a config and store of its own.
+type daemon struct {
+	dir     string
+	cfg     string
+	admin   string
+	log     string
+	cmd     *exec.Cmd
+	started time.Time
+	done    chan struct{}
+	err     error
+}
+
+// newDaemonDir writes a config for user's INBOX, the contacts file and the
+// store path under dir. Everything is as a production config would have
+// it (default limits, batch size, log level info), except that IMAP and
+// SMTP are plaintext on loopback.
+func (b *bench) newDaemonDir(name, user string, contacts []contact) (*daemon, error) {
+	dir := filepath.Join(b.tmp, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := fmt.Sprintf(`# casemail benchmark (interop/bench)
+[imap]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+username = %q
+password_env = "BENCH_IMAP_PASSWORD"
+folder = "INBOX"
+processed_folder = "Processed"
+quarantine_folder = "Quarantine"
+poll_interval = "30s"
+idle = true
+start_from = "all"
+batch_size = %d
+timeout = "1m"
+
+[smtp]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+from = "Bench Support <%s>"
+timeout = "30s"
+
+[store]
+path = "casemail.db"
+
+[contacts]
+file = "contacts.toml"
+
+[agents]
+addresses = [%q]
+notify = %q
+
+[admin]
+listen = %q
+
+[log]
+level = "info"
+
+[calendars.pacific]
+time_zone = "America/Los_Angeles"
+weekdays = ["mon", "tue", "wed", "thu", "fri"]
+hours = "08:00-18:00"
+
+[plans.premium]
+calendar = "pacific"
+severities = [1, 2, 3]
+first_response = { 1 = "4bh", 2 = "1bd", 3 = "2bd" }
+
+[plans.standard]
+calendar = "pacific"
+severities = [3]
+first_response = { 3 = "3bd" }
+`, b.env.IMAPPort, user, b.batch, b.env.SMTPPort, supportAddr, agentAddr, notifyAddr, admin)
+	d := &daemon{dir: dir, cfg: filepath.Join(dir, "casemail.toml"), admin: admin, log: filepath.Join(dir, "casemail.log")}
+	if err := os.WriteFile(d.cfg, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "contacts.toml"), []byte(contactsTOML(contacts)), 0o600); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// start runs the binary in a process group of its own (a terminal's ^C
+// reaches the benchmark, which stops the daemon itself).
+func (b *bench) start(d *daemon) error {
+	f, err := os.OpenFile(d.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cmd := exec.Command(b.bin, "run", "-config", d.cfg)
+	cmd.Dir = d.dir
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), "BENCH_IMAP_PASSWORD="+b.env.Password)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd, d.done = cmd, make(chan struct{})
+	d.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting casemail: %w", err)
+	}
+	go func() { d.err = cmd.Wait(); close(d.done) }()
+	b.daemonPid.Store(int64(cmd.Process.Pid))
+	b.onCleanup(func() { d.kill() })
+	return nil
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+func (d *daemon) running() bool {
+	select {
+	case <-d.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM and waits for the exit (SIGKILL after 20 s).
+func (d *daemon) stop() (time.Duration, error) {
+	if d.cmd == nil || !d.running() {
+		return 0, nil
+	}
+	start := time.Now()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return time.Since(start), nil
+	case <-time.After(20 * time.Second):
+		d.kill()
+		return time.Since(start), fmt.Errorf("casemail did not exit within 20 s of SIGTERM; killed")
+	}
+}
+
+func (d *daemon) kill() {
+	if d.cmd != nil && d.cmd.Process != nil && d.running() {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// logTail is the last lines of the daemon's log.
+func (d *daemon) logTail(n int) string {
+	data, _ := os.ReadFile(d.log)
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// metrics scrapes /metrics: unlabelled series by name, labelled ones by
+// name{labels}.
+func (d *daemon) metrics() (map[string]float64, error) {
+	resp, err := httpc.Get("http://" + d.admin + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "casemail_") && !strings.HasPrefix(line, "go_") && !strings.HasPrefix(line, "process_") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+const metricCases = `casemail_messages_total{outcome="case_created"}`
+
+// waitCases polls /metrics every `every` until n cases are counted; it
+// returns the time of the first poll that saw the first case and of the one
+// that saw n.
+func (d *daemon) waitCases(n int, every, timeout time.Duration) (first, last time.Time, err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		m, merr := d.metrics()
+		now := time.Now()
+		if merr == nil {
+			c := int(m[metricCases])
+			if c > 0 && first.IsZero() {
+				first = now
+			}
+			if c >= n {
+				return first, now, nil
+			}
+		}
+		if !d.running() {
+			return first, now, fmt.Errorf("casemail exited (%v); last log lines:\n%s", d.err, d.logTail(30))
+		}
+		if now.After(deadline) {
+			return first, now, fmt.Errorf("%d cases not counted within %s (last scrape: %v, err %v); last log lines:\n%s",
+				n, timeout, m[metricCases], merr, d.logTail(30))
+		}
+		time.Sleep(every)
+	}
+}
+
+// outcomes is the non-zero casemail_messages_total series.
+func outcomes(m map[string]float64) string {
+	var parts []string
+	for k, v := range m {
+		if strings.HasPrefix(k, "casemail_messages_total{") && v != 0 {
+			o := strings.TrimSuffix(strings.TrimPrefix(k, `casemail_messages_total{outcome="`), `"}`)
+			parts = append(parts, fmt.Sprintf("%s %v", o, v))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	sortStrings(parts)
+	return strings.Join(parts, ", ")
+}
