@@ -16,9 +16,6 @@ const (
 	maxRetry   = 5 * time.Minute
 	// outboxPage is how many queued mails one round reads.
 	outboxPage = 500
-	// deleteEvery bounds how many delivered mails wait for their removal
-	// from the queue: a crash re-sends at most these.
-	deleteEvery = 16
 )
 
 // OutboxOptions configure an Outbox.
@@ -103,12 +100,15 @@ func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
 
 // round sends the due mails of one page; it returns how many were sent and
 // the earliest retry time of those that were not.
+//
+// Delivered mail is removed from the queue by a group commit running
+// beside the sends: each transaction takes every mail delivered while the
+// previous one was syncing. A crash can thus re-send only the mails of one
+// sync (usually one or two), without a sync per mail slowing delivery.
 func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, error) {
 	var (
 		next     time.Time
 		sent     int
-		done     []*Outgoing // delivered or dropped, to remove from the queue
-		retry    []*Outgoing // failed, to update
 		blocked  = make(map[CaseID]bool)
 		serverUp = true
 	)
@@ -117,33 +117,9 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 			next = t
 		}
 	}
-	flush := func() error {
-		if len(done) == 0 && len(retry) == 0 {
-			return nil
-		}
-		err := o.opts.Store.Update(func(tx Tx) error {
-			for _, m := range done {
-				if err := tx.DeleteOutgoing(m.ID); err != nil {
-					return err
-				}
-				if m.LastError != "" && m.Case != "" {
-					if err := o.noteFailure(tx, m); err != nil {
-						return err
-					}
-				}
-			}
-			for _, m := range retry {
-				if err := tx.UpdateOutgoing(m); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		done, retry = done[:0], retry[:0]
-		return err
-	}
+	rec := o.startRecorder()
 	for _, m := range page {
-		if ctx.Err() != nil || !serverUp {
+		if ctx.Err() != nil || !serverUp || rec.failed() {
 			break
 		}
 		now := o.opts.Now()
@@ -162,18 +138,18 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		switch {
 		case err == nil:
 			sent++
-			done = append(done, m)
+			rec.done(m)
 			o.log.Debug("mail delivered", "case", m.Case, "purpose", m.Purpose, "message_id", m.MessageID)
 		case errors.Is(err, ErrPermanent):
 			m.LastError = err.Error()
-			done = append(done, m)
+			rec.done(m)
 			o.log.Error("mail refused for good, dropped from the queue", "case", m.Case, "purpose", m.Purpose,
 				"to", m.To, "err", err)
 		default:
 			m.Attempts++
 			m.LastError = err.Error()
 			m.NextTry = now.Add(retryDelay(m.Attempts))
-			retry = append(retry, m)
+			rec.retry(m)
 			later(m.NextTry)
 			blocked[m.Case] = m.Case != ""
 			// A failure that is not about this mail means the server is
@@ -182,14 +158,96 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 			o.log.Warn("delivery failed, will retry", "case", m.Case, "purpose", m.Purpose,
 				"attempt", m.Attempts, "next_try", m.NextTry.Format(time.RFC3339), "err", err)
 		}
-		if len(done) >= deleteEvery {
-			if err := flush(); err != nil {
-				return sent, next, err
+	}
+	return sent, next, rec.close()
+}
+
+// recorder writes the outcome of deliveries to the store in group commits.
+type recorder struct {
+	o     *Outbox
+	ch    chan recorded
+	end   chan struct{}
+	err   error
+	erred chan struct{}
+}
+
+type recorded struct {
+	m     *Outgoing
+	retry bool // update for a later try rather than remove
+}
+
+func (o *Outbox) startRecorder() *recorder {
+	r := &recorder{o: o, ch: make(chan recorded, outboxPage), end: make(chan struct{}), erred: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+func (r *recorder) done(m *Outgoing)  { r.ch <- recorded{m: m} }
+func (r *recorder) retry(m *Outgoing) { r.ch <- recorded{m: m, retry: true} }
+
+// failed reports that a commit failed: stop sending, the rest stays queued.
+func (r *recorder) failed() bool {
+	select {
+	case <-r.erred:
+		return true
+	default:
+		return false
+	}
+}
+
+// close waits until everything handed over is committed.
+func (r *recorder) close() error {
+	close(r.ch)
+	<-r.end
+	return r.err
+}
+
+func (r *recorder) run() {
+	defer close(r.end)
+	for first := range r.ch {
+		group := []recorded{first}
+	more:
+		for {
+			select {
+			case x, ok := <-r.ch:
+				if !ok {
+					break more
+				}
+				group = append(group, x)
+			default:
+				break more
+			}
+		}
+		if r.err != nil {
+			continue // drain; nothing more is written after a failure
+		}
+		if err := r.o.opts.Store.Update(func(tx Tx) error { return r.o.record(tx, group) }); err != nil {
+			r.err = fmt.Errorf("recording deliveries: %w", err)
+			close(r.erred)
+		}
+	}
+}
+
+// record applies a group of delivery outcomes in one transaction.
+func (o *Outbox) record(tx Tx, group []recorded) error {
+	for _, x := range group {
+		m := x.m
+		if x.retry {
+			if err := tx.UpdateOutgoing(m); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.DeleteOutgoing(m.ID); err != nil {
+			return err
+		}
+		if m.LastError != "" && m.Case != "" {
+			if err := o.noteFailure(tx, m); err != nil {
+				return err
 			}
 		}
 	}
-	err := flush()
-	return sent, next, err
+	return nil
 }
 
 // noteFailure records on the case that a mail could not be delivered.

@@ -111,17 +111,16 @@ func TestIdle(t *testing.T) {
 	})
 	t.Run("move", func(t *testing.T) {
 		s := newSetup(t, opts{Idle: true, Poll: "5m"})
-		lat := idleLatencies(t, s, 5, 10*time.Second)
-		if len(lat) < 5 {
-			t.Skip("BUG: with processed_folder set, IDLE picks up only the first mail; later ones wait " +
-				"for poll_interval. intake/imapsrc/source.go connect(): the EXISTS handler wakes only when " +
-				"EXISTS exceeds lastExists, which never decreases when the moved mail is EXPUNGEd " +
-				"(EXISTS goes 1, then 0 by EXPUNGE, then 1 again: no wake). Fix: wake on every unsolicited EXISTS " +
-				"(or decrement lastExists in an Expunge handler and seed it from SELECT)")
+		lat := idleLatencies(t, s, 20, 10*time.Second)
+		if len(lat) < 20 {
+			t.Fatalf("with processed_folder set, IDLE picked up %d of 20 mails within 10 s each", len(lat))
 		}
 		slices.Sort(lat)
-		summary(t, "IDLE with moves: p50 %s, worst %s", lat[len(lat)/2].Round(time.Millisecond),
+		summary(t, "IDLE with moves: p50 %s, p99 %s", lat[len(lat)/2].Round(time.Millisecond),
 			lat[len(lat)-1].Round(time.Millisecond))
+		if p50 := lat[len(lat)/2]; p50 > 1500*time.Millisecond {
+			t.Errorf("IDLE p50 latency with moves %s: want within ~1.5 s", p50)
+		}
 	})
 }
 

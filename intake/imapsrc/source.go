@@ -186,23 +186,19 @@ func (c *conn) close() {
 // signalled when the server reports new mail.
 func (s *Source) connect(ctx context.Context) (*conn, <-chan struct{}, error) {
 	wake := make(chan struct{}, 1)
-	var mu sync.Mutex
-	var lastExists uint32
 	copts := &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			// Every EXISTS may announce new mail: a count that is
+			// not higher can still hide arrivals once processed mail
+			// was moved away (its EXPUNGEs come to another handler).
+			// A poll it causes in vain is one UID SEARCH.
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages == nil {
 					return
 				}
-				mu.Lock()
-				grew := *d.NumMessages > lastExists
-				lastExists = *d.NumMessages
-				mu.Unlock()
-				if grew {
-					select {
-					case wake <- struct{}{}:
-					default:
-					}
+				select {
+				case wake <- struct{}{}:
+				default:
 				}
 			},
 		},
