@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -207,32 +209,71 @@ func (d *daemon) metrics() (map[string]float64, error) {
 
 const metricCases = `casemail_messages_total{outcome="case_created"}`
 
-// waitCases polls /metrics every `every` until n cases are counted; it
+// waitCases polls until n cases are counted, every `every`: /metrics, or
+// with fromLog the daemon's log lines (which cost the daemon nothing). It
 // returns the time of the first poll that saw the first case and of the one
-// that saw n.
-func (d *daemon) waitCases(n int, every, timeout time.Duration) (first, last time.Time, err error) {
+// that saw n, and how long the scrapes took.
+func (d *daemon) waitCases(n int, every, timeout time.Duration, fromLog bool) (first, last time.Time, scrapes []time.Duration, err error) {
 	deadline := time.Now().Add(timeout)
+	var logOff int64
+	var logCount int
 	for {
-		m, merr := d.metrics()
+		st := time.Now()
+		c, merr := -1, error(nil)
+		if fromLog {
+			var k int
+			k, logOff, merr = countNewLines(d.log, logOff, "outcome=case_created")
+			logCount += k
+			c = logCount
+		} else {
+			var m map[string]float64
+			m, merr = d.metrics()
+			if merr == nil {
+				c = int(m[metricCases])
+			}
+		}
 		now := time.Now()
+		scrapes = append(scrapes, now.Sub(st))
 		if merr == nil {
-			c := int(m[metricCases])
 			if c > 0 && first.IsZero() {
 				first = now
 			}
 			if c >= n {
-				return first, now, nil
+				return first, now, scrapes, nil
 			}
 		}
 		if !d.running() {
-			return first, now, fmt.Errorf("casemail exited (%v); last log lines:\n%s", d.err, d.logTail(30))
+			return first, now, scrapes, fmt.Errorf("casemail exited (%v); last log lines:\n%s", d.err, d.logTail(30))
 		}
 		if now.After(deadline) {
-			return first, now, fmt.Errorf("%d cases not counted within %s (last scrape: %v, err %v); last log lines:\n%s",
-				n, timeout, m[metricCases], merr, d.logTail(30))
+			return first, now, scrapes, fmt.Errorf("%d cases not counted within %s (last count: %d, err %v); last log lines:\n%s",
+				n, timeout, c, merr, d.logTail(30))
 		}
 		time.Sleep(every)
 	}
+}
+
+// countNewLines counts the complete lines holding needle in path from
+// offset on; it returns the count and the offset after the last complete
+// line read.
+func countNewLines(path string, off int64, needle string) (int, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, off, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, 0); err != nil {
+		return 0, off, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return 0, off, err
+	}
+	end := bytes.LastIndexByte(data, '\n')
+	if end < 0 {
+		return 0, off, nil
+	}
+	return bytes.Count(data[:end+1], []byte(needle)), off + int64(end) + 1, nil
 }
 
 // outcomes is the non-zero casemail_messages_total series.

@@ -54,6 +54,8 @@ type bench struct {
 	bigMiB     float64
 	skipBig    bool
 	rev        string
+	binFlag    string
+	progress   string
 	keep       bool
 	seed       uint64
 
@@ -83,6 +85,8 @@ func main() {
 	flag.Float64Var(&b.bigMiB, "big-mib", 24, "encoded size (MiB) of the big mail's base64 attachment")
 	flag.BoolVar(&b.skipBig, "no-big", false, "skip the big-mail run")
 	flag.StringVar(&b.rev, "rev", "", "build casemail from this git revision (git archive) instead of the work tree")
+	flag.StringVar(&b.binFlag, "bin", "", "benchmark this casemail binary instead of building one (e.g. a variant with profiling)")
+	flag.StringVar(&b.progress, "progress", "metrics", "how intake progress is watched: \"metrics\" (GET /metrics every 50 ms) or \"log\" (count the daemon's \"mail processed\" log lines, free for the daemon)")
 	flag.BoolVar(&b.keep, "keep", false, "keep the temporary directory (logs, stores, server data)")
 	flag.Uint64Var(&b.seed, "seed", 1, "random seed of the generated mails")
 	flag.Usage = func() {
@@ -90,7 +94,7 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() > 0 || b.n < 1 || b.batch < 1 || b.latencyN < 0 {
+	if flag.NArg() > 0 || (b.progress != "metrics" && b.progress != "log") || b.n < 1 || b.batch < 1 || b.latencyN < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -99,6 +103,7 @@ func main() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		s := <-sig
+		interrupted.Store(true)
 		logf("%v: stopping the daemon and the servers", s)
 		b.cleanup()
 		os.Exit(130)
@@ -112,7 +117,7 @@ func main() {
 				code = 2
 			}
 		}()
-		if err := b.run(); err != nil {
+		if err := b.run(); err != nil && !interrupted.Load() {
 			logf("FAILED: %v", err)
 			code = 1
 		}
@@ -121,7 +126,10 @@ func main() {
 	os.Exit(code)
 }
 
-var t0 = time.Now()
+var (
+	t0          = time.Now()
+	interrupted atomic.Bool
+)
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench %6.1fs  %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
@@ -258,6 +266,14 @@ func (b *bench) ensureTools() error {
 
 // build compiles the binary under test, from the work tree or from -rev.
 func (b *bench) build() error {
+	if b.binFlag != "" {
+		abs, err := filepath.Abs(b.binFlag)
+		if err != nil {
+			return err
+		}
+		b.bin, b.res.Source = abs, "binary "+abs
+		return nil
+	}
 	src := b.repo
 	commit, _ := exec.Command("git", "-C", b.repo, "rev-parse", "--short=12", "HEAD").Output()
 	b.res.Commit = strings.TrimSpace(string(commit))

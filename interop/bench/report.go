@@ -49,8 +49,12 @@ type results struct {
 	InboxLeft, Processed        int
 	ErrorLines, WarnLines       int
 
-	Latencies   []time.Duration
-	LatencyLost int
+	Latencies      []time.Duration
+	LatencyLost    int
+	LatencyAborted int
+
+	Scrapes                          int
+	ScrapeSum, ScrapeMax, ScrapeIdle time.Duration
 
 	BigSize            int
 	HWMBigIdle, HWMBig int64
@@ -139,7 +143,7 @@ func (b *bench) report() string {
 	p("| delivery / mailpit plain rate, 1 KiB mails | %.0f %% | | |", 100*delivery/smtpSmall)
 	if len(r.Latencies) > 0 {
 		p("| latency: APPEND done → ack in mailpit, %d single mails (IDLE) | p50 **%s**, p99 **%s**, max %s%s | p50 ≤ 600 ms, p99 ≤ 1 s | %s |",
-			len(r.Latencies), ms(p50), ms(p99), ms(lmax), lost(r.LatencyLost), passMiss(p50 <= 600*time.Millisecond && p99 <= time.Second && r.LatencyLost == 0))
+			len(r.Latencies), ms(p50), ms(p99), ms(lmax), lost(r.LatencyLost)+aborted(r.LatencyAborted, b.latencyN), passMiss(p50 <= 600*time.Millisecond && p99 <= time.Second && r.LatencyLost == 0))
 	}
 	p("| peak RSS (VmHWM) of the N-mail run, read before stopping | **%s** (%s after delivery, before the latency probes) | ≤ 48 MiB | %s |",
 		mib(r.HWMEnd), mib(r.HWMBulk), passMiss(r.HWMEnd <= 48<<20))
@@ -154,6 +158,14 @@ func (b *bench) report() string {
 		r.ErrorLines, r.WarnLines, ms(r.StopTook))
 	p("Memory of the N-mail daemon before stopping: RssAnon %s, RssFile %s (bbolt's mmap and the binary); Go runtime: %s obtained from the OS, heap %s of which %s in use.",
 		mib(r.RssAnon), mib(r.RssFile), mib(r.GoSys), mib(r.GoHeapSys), mib(r.GoHeapInuse))
+	if r.Scrapes > 0 {
+		src := "GET /metrics"
+		if b.progress == "log" {
+			src = "reading the daemon's log"
+		}
+		p("Progress polls during intake (%s every 50 ms): %d, %s mean, %s max; one /metrics scrape after the run (%d cases, outbox emptied): %s.",
+			src, r.Scrapes, ms(r.ScrapeSum/time.Duration(r.Scrapes)), ms(r.ScrapeMax), r.N, ms(r.ScrapeIdle))
+	}
 	if r.OutcomesBig != "" {
 		p("Big mail outcomes: %s.", r.OutcomesBig)
 	}
@@ -191,6 +203,13 @@ func (b *bench) report() string {
 	p("")
 	p("The whole benchmark took %s.", secs(r.Wall.Round(100*time.Millisecond)))
 	return w.String()
+}
+
+func aborted(at, of int) string {
+	if at == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; stopped after %d of %d probes: IDLE did not wake the daemon, mail waited for the 30 s poll", at, of)
 }
 
 func lost(n int) string {
