@@ -125,6 +125,7 @@ func (b *bench) start(d *daemon) error {
 	cmd.Dir = d.dir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), "BENCH_IMAP_PASSWORD="+b.env.Password)
+	cmd.Env = append(cmd.Env, strings.Fields(b.daemonEnv)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	d.cmd, d.done = cmd, make(chan struct{})
 	d.started = time.Now()

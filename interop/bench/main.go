@@ -56,6 +56,7 @@ type bench struct {
 	rev        string
 	binFlag    string
 	progress   string
+	daemonEnv  string
 	keep       bool
 	seed       uint64
 
@@ -87,6 +88,7 @@ func main() {
 	flag.StringVar(&b.rev, "rev", "", "build casemail from this git revision (git archive) instead of the work tree")
 	flag.StringVar(&b.binFlag, "bin", "", "benchmark this casemail binary instead of building one (e.g. a variant with profiling)")
 	flag.StringVar(&b.progress, "progress", "metrics", "how intake progress is watched: \"metrics\" (GET /metrics every 50 ms) or \"log\" (count the daemon's \"mail processed\" log lines, free for the daemon)")
+	flag.StringVar(&b.daemonEnv, "daemon-env", "", "extra environment of the casemail daemon only, NAME=value pairs separated by spaces (e.g. \"GOMEMLIMIT=40MiB GOGC=50\")")
 	flag.BoolVar(&b.keep, "keep", false, "keep the temporary directory (logs, stores, server data)")
 	flag.Uint64Var(&b.seed, "seed", 1, "random seed of the generated mails")
 	flag.Usage = func() {

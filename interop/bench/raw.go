@@ -148,15 +148,15 @@ func (b *bench) rawSMTP(ctx context.Context, sizes []int) (time.Duration, error)
 	if err != nil {
 		return 0, err
 	}
-	msgs := make([]*mail.Msg, len(sizes))
 	filler := strings.Repeat("Thank you for your message. We opened a case and will answer within the target.\r\n", 1+maxInt(sizes)/80)
-	for i, size := range sizes {
+	// Each mail is composed just before it is sent, as casemail does.
+	compose := func(i, size int) (*mail.Msg, error) {
 		m := mail.NewMsg(mail.WithNoDefaultUserAgent())
 		if err := m.From("Bench Support <" + supportAddr + ">"); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if err := m.To(fmt.Sprintf("raw%d@raw.example", i)); err != nil {
-			return 0, err
+			return nil, err
 		}
 		m.Subject(fmt.Sprintf("[CASE-%d] Raw mailpit rate probe", 1000+i))
 		m.SetMessageIDWithValue(fmt.Sprintf("raw-%d-%d@bench.example", i, time.Now().UnixNano()))
@@ -164,13 +164,18 @@ func (b *bench) rawSMTP(ctx context.Context, sizes []int) (time.Duration, error)
 		m.SetDate()
 		body := max(size-450, 64) // headers go-mail writes come to ~450 bytes
 		m.SetBodyString(mail.TypeTextPlain, filler[:min(body, len(filler))])
-		msgs[i] = m
+		return m, nil
 	}
 	start := time.Now()
 	if err := c.DialWithContext(ctx); err != nil {
 		return 0, fmt.Errorf("SMTP dial: %w", err)
 	}
-	for _, m := range msgs {
+	for i, size := range sizes {
+		m, err := compose(i, size)
+		if err != nil {
+			c.Close()
+			return 0, err
+		}
 		if err := c.Send(m); err != nil {
 			c.Close()
 			return 0, fmt.Errorf("SMTP send: %w", err)

@@ -112,6 +112,9 @@ func (b *bench) report() string {
 		"sizes %.1f KiB mean, %.1f KiB median, %.1f–%.1f KiB, %.0f MiB in all. Seeded with MULTIAPPEND (200 a command) in %s.",
 		r.N, r.Contacts, r.Accounts, r.Kinds[0], r.Kinds[1], r.Kinds[2], r.French, r.Attached,
 		r.SizeMean/1024, float64(r.SizeP50)/1024, float64(r.SizeMin)/1024, float64(r.SizeMax)/1024, float64(r.Bytes)/(1<<20), secs(r.Seed))
+	if b.daemonEnv != "" {
+		p("Daemon environment: `%s`.", b.daemonEnv)
+	}
 	p("casemail config: plaintext IMAP with IDLE, `start_from = \"all\"`, `processed_folder = \"Processed\"`, `batch_size = %d`, default limits, log level info; every case sends an acknowledgement and an agents' notification.", b.batch)
 	p("")
 
