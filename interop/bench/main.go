@@ -358,7 +358,7 @@ func pidFile(path string) int {
 // which titles itself with the instance name), mailpit and the benchmark.
 func (b *bench) startCPU() {
 	tag := "casemail-interop-" + filepath.Base(b.env.BaseDir) + "/"
-	dovecot := cachedPids(500*time.Millisecond, func() []int {
+	dovecot := cachedPids(100*time.Millisecond, func() []int {
 		pids := pidsMatching(tag)
 		if m := pidFile(b.env.DovecotPidFile); m > 0 {
 			pids = append(pids, m)
