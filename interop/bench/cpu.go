@@ -30,6 +30,8 @@ type cpuSampler struct {
 	timeline []cpuPoint
 	extra    func() string // a figure to show on each timeline line
 	lastTL   cpuSnap
+	// peak RssAnon and RssFile of the casemail process, sampled
+	peakAnon, peakFile int64
 }
 
 type cpuPoint struct {
@@ -105,8 +107,16 @@ func (s *cpuSampler) sample() {
 		}
 	}
 	busy, total := machineTicks()
+	var anon, file int64
+	if pids := s.groups["casemail"]; pids != nil {
+		for _, pid := range pids() {
+			anon, _ = vmField(pid, "RssAnon")
+			file, _ = vmField(pid, "RssFile")
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.peakAnon, s.peakFile = max(s.peakAnon, anon), max(s.peakFile, file)
 	for _, x := range samples {
 		if x.t > s.ticks[x.g][x.pid] {
 			s.ticks[x.g][x.pid] = x.t
@@ -129,6 +139,19 @@ func (s *cpuSampler) snap() cpuSnap {
 		out.Groups[g] = float64(sum) / clkTck
 	}
 	return out
+}
+
+// resetPeaks starts a new peak RssAnon/RssFile measurement.
+func (s *cpuSampler) resetPeaks() {
+	s.mu.Lock()
+	s.peakAnon, s.peakFile = 0, 0
+	s.mu.Unlock()
+}
+
+func (s *cpuSampler) peaks() (anon, file int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakAnon, s.peakFile
 }
 
 // startTimeline records one point a second, with extra() beside it.

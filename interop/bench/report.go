@@ -40,6 +40,8 @@ type results struct {
 	Intake, FirstCase, Delivery time.Duration
 	HWMBulk, HWMEnd             int64
 	RssAnon, RssFile            int64
+	PeakAnon, PeakFile          int64
+	StoreSize                   int64
 	GoSys, GoHeapSys            int64
 	GoHeapInuse                 int64
 	OutcomesBulk, OutcomesEnd   string
@@ -159,8 +161,9 @@ func (b *bench) report() string {
 		"Log: %d ERROR, %d WARN lines. Shutdown took %s.",
 		r.OutcomesBulk, r.OutcomesEnd, r.Acks, r.Notifications, r.InboxLeft, r.Processed, r.N+len(r.Latencies)+r.LatencyLost,
 		r.ErrorLines, r.WarnLines, ms(r.StopTook))
-	p("Memory of the N-mail daemon before stopping: RssAnon %s, RssFile %s (bbolt's mmap and the binary); Go runtime: %s obtained from the OS, heap %s of which %s in use.",
-		mib(r.RssAnon), mib(r.RssFile), mib(r.GoSys), mib(r.GoHeapSys), mib(r.GoHeapInuse))
+	p("Memory of the N-mail daemon: peaks sampled every 100 ms: RssAnon %s (Go heap and stacks), RssFile %s (file pages mapped: bbolt's mmap of the %s store, the binary); "+
+		"before stopping: RssAnon %s, RssFile %s; Go runtime: %s obtained from the OS, heap %s of which %s in use.",
+		mib(r.PeakAnon), mib(r.PeakFile), mib(r.StoreSize), mib(r.RssAnon), mib(r.RssFile), mib(r.GoSys), mib(r.GoHeapSys), mib(r.GoHeapInuse))
 	if r.Scrapes > 0 {
 		src := "GET /metrics"
 		if b.progress == "log" {

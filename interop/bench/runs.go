@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +31,7 @@ func (b *bench) bulk(user string, contacts []contact) error {
 			return fmt.Sprintf("%d cases, %d in mailpit", cases, got)
 		})
 	}
+	b.cpu.resetPeaks()
 	c0 := b.cpu.snap()
 	if err := b.start(d); err != nil {
 		return err
@@ -120,6 +123,7 @@ func (b *bench) bulk(user string, contacts []contact) error {
 	if err != nil {
 		return err
 	}
+	r.PeakAnon, r.PeakFile = b.cpu.peaks()
 	r.RssAnon, _ = vmField(d.pid(), "RssAnon")
 	r.RssFile, _ = vmField(d.pid(), "RssFile")
 	if m, err := d.metrics(); err == nil {
@@ -132,6 +136,9 @@ func (b *bench) bulk(user string, contacts []contact) error {
 	}
 	if d.err != nil {
 		r.Notes = append(r.Notes, fmt.Sprintf("casemail run (bulk) exited with %v after SIGTERM", d.err))
+	}
+	if fi, err := os.Stat(filepath.Join(d.dir, "casemail.db")); err == nil {
+		r.StoreSize = fi.Size()
 	}
 	r.InboxLeft = b.folderCount(user, "INBOX")
 	r.Processed = b.folderCount(user, "Processed")
