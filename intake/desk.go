@@ -65,8 +65,9 @@ type Options struct {
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger
-	// Queued is called after a commit that queued outgoing mail.
-	Queued func()
+	// Queued is handed the outgoing mail of a commit, once it is
+	// committed (the outbox's Queue).
+	Queued func([]*Outgoing)
 	// Observe is told the outcome of every mail, after its commit.
 	Observe func(Result)
 	// Timer is told what each case timer did, after its commit.

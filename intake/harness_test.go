@@ -210,7 +210,7 @@ func (e *env) start() {
 	must(t, err)
 	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Now: e.clock.Now,
 		Logger: e.logger("outbox")})
-	queued := e.outbox.Wake
+	queued := e.outbox.Queue
 	if e.opts.NoOutboxLoop {
 		queued = nil
 	}

@@ -1,11 +1,14 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -14,8 +17,11 @@ import (
 const (
 	firstRetry = 15 * time.Second
 	maxRetry   = 5 * time.Minute
-	// outboxPage is how many queued mails one round reads.
+	// outboxPage is how many queued mails one round reads from the store.
 	outboxPage = 500
+	// memLimit bounds the bytes of queued mail the outbox keeps in memory
+	// beside the store; past it, it reads the store page by page.
+	memLimit = 8 << 20
 )
 
 // OutboxOptions configure an Outbox.
@@ -30,10 +36,21 @@ type OutboxOptions struct {
 
 // Outbox delivers queued mail, oldest first, keeping the order of each
 // case's mail: a mail waits while an earlier one of its case is undelivered.
+//
+// The store holds the queue; the outbox also keeps the mail handed to it
+// by Queue in memory, so that in the usual case it need not read back (and
+// decode) what the desk has just written. The memory copy is only a cache:
+// at start, after a failure, or when too much is queued, it reads the store.
 type Outbox struct {
 	opts OutboxOptions
 	log  *slog.Logger
 	wake chan struct{}
+
+	mu       sync.Mutex
+	mem      []*Outgoing // queued mail, by ID; all of it when complete
+	memBytes int
+	complete bool
+	gen      uint64 // counts Queue calls that the cache could not take
 }
 
 // NewOutbox builds an Outbox.
@@ -47,12 +64,88 @@ func NewOutbox(opts OutboxOptions) *Outbox {
 	return &Outbox{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
 }
 
-// Wake tells the outbox that mail was queued.
+// Wake tells the outbox to look at the store's queue again.
 func (o *Outbox) Wake() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Queue hands the outbox mail that was just committed to the store's
+// queue, and wakes it.
+func (o *Outbox) Queue(ms []*Outgoing) {
+	o.mu.Lock()
+	for _, m := range ms {
+		if !o.complete || o.memBytes+len(m.Text) > memLimit {
+			o.complete = false
+			o.gen++
+			break
+		}
+		i, found := slices.BinarySearchFunc(o.mem, m.ID, func(x *Outgoing, id uint64) int { return cmp.Compare(x.ID, id) })
+		if !found {
+			c := *m // the caller keeps its own; delivery bookkeeping changes ours
+			o.mem = slices.Insert(o.mem, i, &c)
+			o.memBytes += len(m.Text)
+		}
+	}
+	o.mu.Unlock()
+	o.Wake()
+}
+
+// pending returns the queued mail to try, oldest first: the memory copy
+// when it holds all of it, else a page read from the store.
+func (o *Outbox) pending() ([]*Outgoing, error) {
+	o.mu.Lock()
+	if o.complete {
+		page := slices.Clone(o.mem)
+		o.mu.Unlock()
+		return page, nil
+	}
+	gen := o.gen
+	o.mu.Unlock()
+	var page []*Outgoing
+	if err := o.opts.Store.View(func(tx Tx) (err error) {
+		page, err = tx.Outbox(outboxPage + 1)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("reading outbox: %w", err)
+	}
+	size := 0
+	for _, m := range page {
+		size += len(m.Text)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(page) <= outboxPage && size <= memLimit && gen == o.gen {
+		// Nothing was queued while the store was read: this is all.
+		o.mem, o.memBytes, o.complete = page, size, true
+		return slices.Clone(page), nil
+	}
+	if len(page) > outboxPage {
+		page = page[:outboxPage]
+	}
+	return page, nil
+}
+
+// forget drops a delivered mail from the memory copy.
+func (o *Outbox) forget(id uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i, found := slices.BinarySearchFunc(o.mem, id, func(x *Outgoing, id uint64) int { return cmp.Compare(x.ID, id) })
+	if found {
+		o.memBytes -= len(o.mem[i].Text)
+		o.mem = slices.Delete(o.mem, i, i+1)
+	}
+}
+
+// distrust makes the next round read the store again.
+func (o *Outbox) distrust() {
+	o.mu.Lock()
+	o.complete = false
+	o.mem, o.memBytes = nil, 0
+	o.gen++
+	o.mu.Unlock()
 }
 
 // Run delivers until ctx ends.
@@ -80,19 +173,17 @@ func (o *Outbox) Run(ctx context.Context) error {
 // (zero when the queue is empty).
 func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
 	for ctx.Err() == nil {
-		var page []*Outgoing
-		if err := o.opts.Store.View(func(tx Tx) (err error) {
-			page, err = tx.Outbox(outboxPage)
-			return err
-		}); err != nil {
-			return time.Time{}, fmt.Errorf("reading outbox: %w", err)
-		}
-		if len(page) == 0 {
-			return time.Time{}, nil
+		page, err := o.pending()
+		if err != nil || len(page) == 0 {
+			return time.Time{}, err
 		}
 		sent, next, err := o.round(ctx, page)
-		if err != nil || sent == 0 || len(page) < outboxPage {
+		if err != nil {
+			o.distrust()
 			return next, err
+		}
+		if sent == 0 {
+			return next, nil
 		}
 	}
 	return time.Time{}, nil
@@ -139,10 +230,12 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		case err == nil:
 			sent++
 			rec.done(m)
+			o.forget(m.ID)
 			o.log.Debug("mail delivered", "case", m.Case, "purpose", m.Purpose, "message_id", m.MessageID)
 		case errors.Is(err, ErrPermanent):
 			m.LastError = err.Error()
 			rec.done(m)
+			o.forget(m.ID)
 			o.log.Error("mail refused for good, dropped from the queue", "case", m.Case, "purpose", m.Purpose,
 				"to", m.To, "err", err)
 		default:

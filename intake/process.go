@@ -46,17 +46,22 @@ func (d *Desk) Process(b *Batch) ([]Result, error) {
 }
 
 func (d *Desk) after(results []Result) {
-	queued := false
+	d.queued(results)
 	for _, r := range results {
-		if len(r.Sent) > 0 {
-			queued = true
-		}
 		if d.opts.Observe != nil {
 			d.opts.Observe(r)
 		}
 	}
-	if queued && d.opts.Queued != nil {
-		d.opts.Queued()
+}
+
+// queued hands the committed outgoing mail of results to the outbox.
+func (d *Desk) queued(results []Result) {
+	var out []*Outgoing
+	for _, r := range results {
+		out = append(out, r.Sent...)
+	}
+	if len(out) > 0 && d.opts.Queued != nil {
+		d.opts.Queued(out)
 	}
 }
 

@@ -171,9 +171,7 @@ func (d *Desk) Tick() ([]Result, error) {
 			d.opts.Timer(r)
 		}
 	}
-	if len(results) > 0 && d.opts.Queued != nil {
-		d.opts.Queued()
-	}
+	d.queued(results)
 	return results, nil
 }
 

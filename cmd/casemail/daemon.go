@@ -129,7 +129,7 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 			Require:            cfg.Security.RequireAuth,
 		},
 		Now: ov.Now, Logger: log.With("component", "intake"),
-		Queued:  d.outbox.Wake,
+		Queued:  d.outbox.Queue,
 		Observe: d.observe,
 		Timer:   d.timer,
 	})
