@@ -44,6 +44,10 @@ type Tx interface {
 	Outbox(limit int) ([]*Outgoing, error)
 	UpdateOutgoing(m *Outgoing) error
 	DeleteOutgoing(id uint64) error
+	// OutboxStats counts the queued mail and returns the oldest, cheaply.
+	OutboxStats() (int, *Outgoing, error)
+	// CaseCounts counts cases by state, cheaply (kept on every write).
+	CaseCounts() map[State]int
 
 	// Hits counts the events recorded under key at or after since, and
 	// forgets older ones; Hit records one at t.

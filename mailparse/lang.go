@@ -7,7 +7,7 @@ import (
 )
 
 // maxLangScan bounds how much text DetectLanguage reads.
-const maxLangScan = 16 << 10
+const maxLangScan = 4 << 10
 
 var frenchWords = map[string]bool{
 	"le": true, "la": true, "les": true, "des": true, "est": true, "et": true, "je": true, "vous": true,

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,6 +14,34 @@ import (
 // already when it runs.
 var migrations = map[uint64]func(*bolt.Tx) error{
 	1: indexTimers,
+	2: countRecords,
+}
+
+// countRecords (schema 2 → 3): schema 3 keeps counters of cases by state
+// and of queued mail, so that metrics need not read every record.
+func countRecords(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	counts := make(map[string]uint64)
+	err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		var c struct {
+			State string `json:"state"`
+		}
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("case %s: %w", k, err)
+		}
+		counts["state/"+c.State]++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	counts["outbox"] = uint64(tx.Bucket(bucketOutbox).Stats().KeyN)
+	for name, n := range counts {
+		if err := meta.Put([]byte(keyCountPrefix+name), u64(n)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // indexTimers (schema 1 → 2): schema 1 kept each case's next_check in the

@@ -116,6 +116,12 @@ func TestMigrateSchema1(t *testing.T) {
 		if err != nil || len(out) != 1 || out[0].Purpose != "ack" {
 			t.Errorf("outbox = %+v, %v", out, err)
 		}
+		if got := tx.CaseCounts(); got[intake.StateOpen] != 1 || got[intake.StateClosed] != 1 {
+			t.Errorf("case counts after migration = %v, want 1 open, 1 closed", got)
+		}
+		if n, first, err := tx.OutboxStats(); err != nil || n != 1 || first == nil || first.ID != 1 {
+			t.Errorf("outbox stats after migration = %d, %+v, %v; want 1 and entry 1", n, first, err)
+		}
 		st, err := tx.Mailbox("INBOX")
 		if err != nil || st == nil || st.UIDValidity != 7 || st.LastUID != 42 {
 			t.Errorf("mailbox state = %+v, %v", st, err)

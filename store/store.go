@@ -20,7 +20,7 @@ import (
 
 // SchemaVersion is the layout this code writes; older stores are migrated
 // at Open (see migrate.go).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta      = []byte("meta")
@@ -39,6 +39,9 @@ var (
 
 	keySchema  = []byte("schema")
 	keyCaseSeq = []byte("case_seq")
+	// Counters kept on every write, so that metrics need not read every
+	// case: "state/open" … cases by state, "outbox" queued mails.
+	keyCountPrefix = "count/"
 )
 
 // ErrLocked means another process holds the store open for writing.
@@ -208,25 +211,87 @@ func (t *txn) PutCase(c *intake.Case) error {
 	}
 	cases := t.b(bucketCases)
 	timers := t.b(bucketTimers)
+	var prev struct {
+		State     intake.State `json:"state"`
+		NextCheck *time.Time   `json:"next_check"`
+	}
 	if old := cases.Get([]byte(c.ID)); old != nil {
-		var prev struct {
-			NextCheck *time.Time `json:"next_check"`
+		if err := json.Unmarshal(old, &prev); err != nil {
+			return fmt.Errorf("case %s: %w", c.ID, err)
 		}
-		if json.Unmarshal(old, &prev) == nil && prev.NextCheck != nil {
-			if prev.NextCheck.Equal(ptrTime(c.NextCheck)) {
-				return cases.Put([]byte(c.ID), v)
+	}
+	if prev.State != c.State {
+		if prev.State != "" {
+			if err := t.count("state/"+string(prev.State), -1); err != nil {
+				return err
 			}
+		}
+		if err := t.count("state/"+string(c.State), 1); err != nil {
+			return err
+		}
+	}
+	if !ptrTime(prev.NextCheck).Equal(ptrTime(c.NextCheck)) {
+		if prev.NextCheck != nil {
 			if err := timers.Delete(timerKey(*prev.NextCheck, c.ID)); err != nil {
 				return err
 			}
 		}
-	}
-	if c.NextCheck != nil {
-		if err := timers.Put(timerKey(*c.NextCheck, c.ID), nil); err != nil {
-			return err
+		if c.NextCheck != nil {
+			if err := timers.Put(timerKey(*c.NextCheck, c.ID), nil); err != nil {
+				return err
+			}
 		}
 	}
 	return cases.Put([]byte(c.ID), v)
+}
+
+// count adds delta to a counter of the meta bucket.
+func (t *txn) count(name string, delta int64) error {
+	meta := t.b(bucketMeta)
+	key := []byte(keyCountPrefix + name)
+	var n int64
+	if v := meta.Get(key); v != nil {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return meta.Put(key, u64(uint64(n+delta)))
+}
+
+func (t *txn) counter(name string) int64 {
+	meta := t.b(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	if v := meta.Get([]byte(keyCountPrefix + name)); v != nil {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
+
+// CaseCounts returns the number of cases in each state.
+func (t *txn) CaseCounts() map[intake.State]int {
+	out := make(map[intake.State]int)
+	for _, st := range []intake.State{intake.StateOpen, intake.StateWaiting, intake.StateResolved, intake.StateClosed} {
+		out[st] = int(t.counter("state/" + string(st)))
+	}
+	return out
+}
+
+// OutboxStats returns how many mails are queued and the oldest one.
+func (t *txn) OutboxStats() (int, *intake.Outgoing, error) {
+	n := int(t.counter("outbox"))
+	b := t.b(bucketOutbox)
+	if b == nil {
+		return n, nil, nil
+	}
+	k, v := b.Cursor().First()
+	if k == nil {
+		return n, nil, nil
+	}
+	m := new(intake.Outgoing)
+	if err := json.Unmarshal(v, m); err != nil {
+		return n, nil, fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
+	}
+	return n, m, nil
 }
 
 func ptrTime(t *time.Time) time.Time {
@@ -353,6 +418,9 @@ func (t *txn) Enqueue(m *intake.Outgoing) error {
 		return err
 	}
 	m.ID = seq
+	if err := t.count("outbox", 1); err != nil {
+		return err
+	}
 	return t.UpdateOutgoing(m)
 }
 
@@ -385,7 +453,14 @@ func (t *txn) UpdateOutgoing(m *intake.Outgoing) error {
 }
 
 func (t *txn) DeleteOutgoing(id uint64) error {
-	return t.b(bucketOutbox).Delete(u64(id))
+	b := t.b(bucketOutbox)
+	if b.Get(u64(id)) == nil {
+		return nil
+	}
+	if err := t.count("outbox", -1); err != nil {
+		return err
+	}
+	return b.Delete(u64(id))
 }
 
 // Hit lists are big-endian unix nanoseconds, 8 bytes each, oldest first.

@@ -83,19 +83,17 @@ func (m *Metrics) sent(_ *intake.Outgoing, err error) {
 // state, outbox depth and the age of its oldest mail.
 func (m *Metrics) watchStore(db *store.DB, now func() time.Time) {
 	cases := prometheus.NewDesc("casemail_cases", "Cases by state.", []string{"state"}, nil)
-	depth := prometheus.NewDesc("casemail_outbox_depth", "Mails queued for delivery.", nil, nil)
+	depthDesc := prometheus.NewDesc("casemail_outbox_depth", "Mails queued for delivery.", nil, nil)
 	oldest := prometheus.NewDesc("casemail_outbox_oldest_seconds", "Age of the oldest queued mail.", nil, nil)
 	m.reg.MustRegister(collectorFunc{
-		descs: []*prometheus.Desc{cases, depth, oldest},
+		descs: []*prometheus.Desc{cases, depthDesc, oldest},
 		collect: func(ch chan<- prometheus.Metric) {
-			counts := map[intake.State]int{}
-			var queued []*intake.Outgoing
-			err := db.View(func(tx intake.Tx) error {
-				if err := tx.ForEachCase(func(c *intake.Case) error { counts[c.State]++; return nil }); err != nil {
-					return err
-				}
-				var err error
-				queued, err = tx.Outbox(0)
+			var counts map[intake.State]int
+			var depth int
+			var first *intake.Outgoing
+			err := db.View(func(tx intake.Tx) (err error) {
+				counts = tx.CaseCounts()
+				depth, first, err = tx.OutboxStats()
 				return err
 			})
 			if err != nil {
@@ -104,10 +102,10 @@ func (m *Metrics) watchStore(db *store.DB, now func() time.Time) {
 			for _, s := range []intake.State{intake.StateOpen, intake.StateWaiting, intake.StateResolved, intake.StateClosed} {
 				ch <- prometheus.MustNewConstMetric(cases, prometheus.GaugeValue, float64(counts[s]), string(s))
 			}
-			ch <- prometheus.MustNewConstMetric(depth, prometheus.GaugeValue, float64(len(queued)))
+			ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(depth))
 			age := 0.0
-			if len(queued) > 0 {
-				age = now().Sub(queued[0].Date).Seconds()
+			if first != nil {
+				age = now().Sub(first.Date).Seconds()
 			}
 			ch <- prometheus.MustNewConstMetric(oldest, prometheus.GaugeValue, age)
 		},

@@ -547,6 +547,7 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 						in.ParseErr = errors.New("server sent no body")
 					case item.Literal.Size() <= parallelMax:
 						buf := bufPool.Get().(*bytes.Buffer)
+						buf.Grow(int(item.Literal.Size()))
 						if _, err := buf.ReadFrom(item.Literal); err != nil {
 							bufPool.Put(buf)
 							return err
