@@ -19,6 +19,11 @@ const (
 	maxRetry   = 5 * time.Minute
 	// outboxPage is how many queued mails one round reads from the store.
 	outboxPage = 500
+	// recordWindow and recordMax bound a group commit of delivered mail:
+	// each sync costs the disk two flushes, so one per mail would slow
+	// delivery; a crash re-sends at most the mails of one window.
+	recordWindow = 20 * time.Millisecond
+	recordMax    = 64
 	// memLimit bounds the bytes of queued mail the outbox keeps in memory
 	// beside the store; past it, it reads the store page by page.
 	memLimit = 8 << 20
@@ -193,9 +198,9 @@ func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
 // the earliest retry time of those that were not.
 //
 // Delivered mail is removed from the queue by a group commit running
-// beside the sends: each transaction takes every mail delivered while the
-// previous one was syncing. A crash can thus re-send only the mails of one
-// sync (usually one or two), without a sync per mail slowing delivery.
+// beside the sends: each transaction takes the mails delivered within
+// recordWindow. A crash can thus re-send only the mails of one window, and
+// delivery never waits for the disk.
 func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, error) {
 	var (
 		next     time.Time
@@ -298,19 +303,23 @@ func (r *recorder) close() error {
 func (r *recorder) run() {
 	defer close(r.end)
 	for first := range r.ch {
+		// Gather what is delivered within a short window: one sync for
+		// several mails, at the price of re-sending that many after a crash.
 		group := []recorded{first}
+		window := time.NewTimer(recordWindow)
 	more:
-		for {
+		for len(group) < recordMax {
 			select {
 			case x, ok := <-r.ch:
 				if !ok {
 					break more
 				}
 				group = append(group, x)
-			default:
+			case <-window.C:
 				break more
 			}
 		}
+		window.Stop()
 		if r.err != nil {
 			continue // drain; nothing more is written after a failure
 		}
