@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,7 +52,13 @@ var ErrLocked = errors.New("store is in use by another process (is casemail run 
 type DB struct {
 	bolt *bolt.DB
 	path string
+
+	released atomic.Int64 // unix nanos of the last releaseMapped
 }
+
+// releaseEvery bounds how often written pages are dropped from the
+// resident set (see releaseMapped).
+const releaseEvery = 50 * time.Millisecond
 
 // Options for Open.
 type Options struct {
@@ -132,7 +139,12 @@ func (db *DB) Close() error { return db.bolt.Close() }
 
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 func (db *DB) Update(fn func(intake.Tx) error) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error { return fn(&txn{tx}) })
+	err := db.bolt.Update(func(tx *bolt.Tx) error { return fn(&txn{tx}) })
+	if now := time.Now().UnixNano(); err == nil && now-db.released.Load() > int64(releaseEvery) {
+		db.released.Store(now)
+		_ = db.releaseMapped() // only memory accounting: never fails a write
+	}
+	return err
 }
 
 // View runs fn in a read-only transaction.
