@@ -396,15 +396,33 @@ func (s *Source) search(c *conn, crit *imap.SearchCriteria) ([]uint32, error) {
 	return out, nil
 }
 
+// newUIDs lists the UIDs above last with "UID FETCH last+1:* (UID)": the
+// answer holds the new mail only (plus the highest UID, which "*" always
+// names), whatever the size of the folder.
+func (s *Source) newUIDs(c *conn, last uint32) ([]uint32, error) {
+	var set imap.UIDSet
+	set.AddRange(imap.UID(last+1), 0) // last+1:*
+	var uids []uint32
+	err := c.do(func() error {
+		msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true}).Collect()
+		for _, m := range msgs {
+			uids = append(uids, uint32(m.UID))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("UID FETCH new UIDs: %w", err)
+	}
+	return uids, nil
+}
+
 // poll processes the backlog and every mail above the last processed UID.
 func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	st, err := s.desk.Position(s.opts.Folder)
 	if err != nil {
 		return err
 	}
-	var uidSet imap.UIDSet
-	uidSet.AddRange(imap.UID(st.LastUID+1), 0) // LastUID+1:*
-	found, err := s.search(c, &imap.SearchCriteria{UID: []imap.UIDSet{uidSet}})
+	found, err := s.newUIDs(c, st.LastUID)
 	if err != nil {
 		return err
 	}
