@@ -171,7 +171,7 @@ func Default() *Config {
 		IMAP: IMAP{
 			Port: 993, TLS: "implicit", Auth: "password", Folder: "INBOX",
 			PollInterval: Duration{time.Minute}, Idle: true, StartFrom: "unseen",
-			BatchSize: 100, Timeout: Duration{time.Minute},
+			BatchSize: 50, Timeout: Duration{time.Minute},
 		},
 		SMTP:  SMTP{Port: 587, TLS: "starttls", Timeout: Duration{30 * time.Second}},
 		Store: Store{Path: "casemail.db"},

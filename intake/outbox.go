@@ -18,7 +18,7 @@ const (
 	firstRetry = 15 * time.Second
 	maxRetry   = 5 * time.Minute
 	// outboxPage is how many queued mails one round reads from the store.
-	outboxPage = 500
+	outboxPage = 200
 	// recordWindow and recordMax bound a group commit of delivered mail:
 	// each sync costs the disk two flushes, so one per mail would slow
 	// delivery; a crash re-sends at most the mails of one window.
@@ -26,7 +26,7 @@ const (
 	recordMax    = 64
 	// memLimit bounds the bytes of queued mail the outbox keeps in memory
 	// beside the store; past it, it reads the store page by page.
-	memLimit = 8 << 20
+	memLimit = 4 << 20
 )
 
 // OutboxOptions configure an Outbox.

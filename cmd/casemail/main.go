@@ -6,11 +6,20 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // calendars name IANA zones; a minimal container has no zoneinfo
 )
 
+// defaultMemoryLimit is the Go heap's soft limit when GOMEMLIMIT is not
+// set: the garbage collector works harder rather than let a backlog of
+// parsed mail grow the daemon. It is soft: a mail that needs more gets it.
+const defaultMemoryLimit = 32 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// A second signal exits at once.

@@ -79,7 +79,7 @@ func main() {
 	flag.BoolVar(&b.profile, "profile", false, "add a per-second timeline of CPU use (casemail, Dovecot, mailpit) and cases during the bulk run")
 	flag.IntVar(&b.latencyN, "latency", 50, "single mails of the latency run")
 	flag.DurationVar(&b.latencyGap, "latency-gap", 300*time.Millisecond, "pause between latency probes")
-	flag.IntVar(&b.batch, "batch", 100, "casemail's [imap] batch_size, also the raw fetch's batch")
+	flag.IntVar(&b.batch, "batch", 50, "casemail's [imap] batch_size, also the raw fetch's batch")
 	flag.Float64Var(&b.attachPct, "attach-pct", 2, "percentage of mails with a 50–200 KiB base64 attachment (2 keeps the mean near 25 KiB; 10 gives a mean near 40 KiB)")
 	flag.IntVar(&b.boltRecs, "bolt-records", 50000, "records written by the raw bbolt measurement")
 	flag.IntVar(&b.nContacts, "contacts", 0, "registered contacts (default: enough that no sender gets over 3 mails, the default auto-reply limit per hour; at least 1,000)")
