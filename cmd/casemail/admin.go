@@ -125,5 +125,5 @@ func writeJSON(w http.ResponseWriter, v any, err error) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
+	newJSONEncoder(w).Encode(v)
 }

@@ -235,7 +235,7 @@ func exportCases(st intake.Store, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
+	enc := newJSONEncoder(w)
 	for _, c := range list {
 		err := st.View(func(tx intake.Tx) (err error) {
 			c.Messages, err = tx.Messages(c.ID)

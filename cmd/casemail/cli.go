@@ -296,7 +296,7 @@ func cmdCasesList(args []string, stdout io.Writer) error {
 		for i, c := range list {
 			out[i] = toJSON(c, false)
 		}
-		return json.NewEncoder(stdout).Encode(out)
+		return newJSONEncoder(stdout).Encode(out)
 	}
 	printCases(stdout, list)
 	return nil
@@ -321,7 +321,7 @@ func cmdCasesShow(args []string, stdout io.Writer) error {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(toJSON(c, true))
+		return newJSONEncoder(stdout).Encode(toJSON(c, true))
 	}
 	printCase(stdout, c)
 	return nil
@@ -337,4 +337,12 @@ func cmdCasesExport(args []string, stdout io.Writer) error {
 		return err
 	}
 	return caseSource{cfg}.export(stdout)
+}
+
+// newJSONEncoder writes JSON as people and scripts read it: Message-IDs
+// keep their angle brackets ("<a@b>", not "\u003ca@b\u003e").
+func newJSONEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }
