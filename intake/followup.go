@@ -166,18 +166,14 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 	data.Sender, data.Subject, data.AgentName = agent.Addr, m.Subject, agentName(agent)
 	toAgent := &Outgoing{To: []string{agent.Addr}, InReplyTo: m.MessageID, AutoSubmitted: true}
 
-	note, state := false, StateWaiting
+	note := false
 	var done []string
 	for _, cmd := range cmds {
 		switch cmd.Name {
 		case "note":
 			note = true
-		case "resolve":
-			state = StateResolved
-		case "close":
-			state = StateClosed
-		case "waiting":
-			state = StateWaiting
+		case "resolve", "close", "waiting":
+			// applied below, once the mail is recorded
 		case "severity":
 			if err := d.changeSeverity(c, cmd.Arg); err != "" {
 				data.Error = err
@@ -192,6 +188,9 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 		done = append(done, "#"+cmd.Name)
 	}
 
+	// An answer leaves the case waiting on the customer unless a command
+	// says otherwise; a note leaves it as it is.
+	state := stateAfterCommands(StateWaiting, cmds)
 	if note {
 		if err := d.record(tx, c, in, Message{Direction: In, Kind: KindNote, Text: text}); err != nil {
 			return err
