@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -528,8 +529,7 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				s.parse(j.in, bytes.NewReader(j.buf.Bytes()))
-				intake.Analyze(j.in)
+				s.read(j.in, bytes.NewReader(j.buf.Bytes()))
 				j.buf.Reset()
 				bufPool.Put(j.buf)
 			}
@@ -573,8 +573,7 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 						jobs <- job{in, buf}
 						queued = true
 					default:
-						s.parse(in, item.Literal)
-						intake.Analyze(in)
+						s.read(in, item.Literal)
 					}
 				}
 			}
@@ -592,6 +591,19 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 		return nil, fmt.Errorf("UID FETCH: %w", err)
 	}
 	return mails, nil
+}
+
+// read parses and analyzes one mail. A panic on a hostile mail makes it
+// unreadable (rejected, kept in quarantine) rather than stop the daemon.
+func (s *Source) read(in *intake.Incoming, r io.Reader) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic while reading a mail", "uid", in.UID, "panic", p, "stack", string(debug.Stack()))
+			in.Msg, in.ParseErr = nil, fmt.Errorf("panic while reading: %v", p)
+		}
+	}()
+	s.parse(in, r)
+	intake.Analyze(in)
 }
 
 // parse reads one mail, parsing it and, when configured, verifying its
