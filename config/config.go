@@ -42,17 +42,23 @@ type Config struct {
 	Path string `toml:"-"`
 }
 
+// Server holds what [imap] and [smtp] share: where the server is and how
+// to log in to it.
+type Server struct {
+	Host         string   `toml:"host"`
+	Port         int      `toml:"port"`
+	TLS          string   `toml:"tls"`
+	Username     string   `toml:"username"`
+	Auth         string   `toml:"auth"` // "password" or "xoauth2"
+	PasswordEnv  string   `toml:"password_env"`
+	PasswordFile string   `toml:"password_file"`
+	TokenFile    string   `toml:"token_file"`
+	TokenCommand []string `toml:"token_command"`
+}
+
 // IMAP is the [imap] section.
 type IMAP struct {
-	Host             string   `toml:"host"`
-	Port             int      `toml:"port"`
-	TLS              string   `toml:"tls"`
-	Username         string   `toml:"username"`
-	Auth             string   `toml:"auth"` // "password" or "xoauth2"
-	PasswordEnv      string   `toml:"password_env"`
-	PasswordFile     string   `toml:"password_file"`
-	TokenFile        string   `toml:"token_file"`
-	TokenCommand     []string `toml:"token_command"`
+	Server
 	Folder           string   `toml:"folder"`
 	ProcessedFolder  string   `toml:"processed_folder"`
 	QuarantineFolder string   `toml:"quarantine_folder"`
@@ -65,17 +71,9 @@ type IMAP struct {
 
 // SMTP is the [smtp] section.
 type SMTP struct {
-	Host         string   `toml:"host"`
-	Port         int      `toml:"port"`
-	TLS          string   `toml:"tls"`
-	Username     string   `toml:"username"`
-	Auth         string   `toml:"auth"` // "password" or "xoauth2"
-	PasswordEnv  string   `toml:"password_env"`
-	PasswordFile string   `toml:"password_file"`
-	TokenFile    string   `toml:"token_file"`
-	TokenCommand []string `toml:"token_command"`
-	From         string   `toml:"from"`
-	Timeout      Duration `toml:"timeout"`
+	Server
+	From    string   `toml:"from"`
+	Timeout Duration `toml:"timeout"`
 }
 
 // Store is the [store] section.
@@ -169,11 +167,11 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() *Config {
 	return &Config{
 		IMAP: IMAP{
-			Port: 993, TLS: "implicit", Auth: "password", Folder: "INBOX",
+			Server: Server{Port: 993, TLS: "implicit", Auth: "password"}, Folder: "INBOX",
 			PollInterval: Duration{time.Minute}, Idle: true, StartFrom: "unseen",
 			BatchSize: 50, Timeout: Duration{time.Minute},
 		},
-		SMTP:  SMTP{Port: 587, TLS: "starttls", Timeout: Duration{30 * time.Second}},
+		SMTP:  SMTP{Server: Server{Port: 587, TLS: "starttls", Auth: "password"}, Timeout: Duration{30 * time.Second}},
 		Store: Store{Path: "casemail.db"},
 		Cases: Cases{IDPrefix: "CASE", ReminderAfter: "2bd", MaxContactAttempts: 3,
 			ResolvedCloseAfter: Duration{7 * 24 * time.Hour}, ReopenWithin: Duration{7 * 24 * time.Hour}},
@@ -256,15 +254,13 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	add(checkServer("imap", c.IMAP.Host, c.IMAP.Port, c.IMAP.TLS))
-	add(checkServer("smtp", c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS))
+	add(c.IMAP.Server.check("imap"))
+	add(c.SMTP.Server.check("smtp"))
 	if c.IMAP.Username == "" {
 		add(fieldErr("imap", "username", "required"))
 	}
-	add(checkAuth("imap", c.IMAP.Auth, c.IMAP.Username, c.IMAP.PasswordEnv, c.IMAP.PasswordFile,
-		c.IMAP.TokenFile, c.IMAP.TokenCommand, true))
-	add(checkAuth("smtp", c.SMTP.Auth, c.SMTP.Username, c.SMTP.PasswordEnv, c.SMTP.PasswordFile,
-		c.SMTP.TokenFile, c.SMTP.TokenCommand, c.SMTP.Username != ""))
+	add(c.IMAP.Server.checkAuth("imap", true))
+	add(c.SMTP.Server.checkAuth("smtp", c.SMTP.Username != ""))
 	if c.IMAP.Folder == "" {
 		add(fieldErr("imap", "folder", "must not be empty"))
 	}
@@ -351,56 +347,52 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func checkServer(section, host string, port int, tlsMode string) error {
+// check checks where the server is.
+func (s *Server) check(section string) error {
 	var errs []error
-	if host == "" {
+	if s.Host == "" {
 		errs = append(errs, fieldErr(section, "host", "required"))
 	}
-	if port < 1 || port > 65535 {
-		errs = append(errs, fieldErr(section, "port", "%d is not a port", port))
+	if s.Port < 1 || s.Port > 65535 {
+		errs = append(errs, fieldErr(section, "port", "%d is not a port", s.Port))
 	}
-	switch tlsMode {
+	switch s.TLS {
 	case "implicit", "starttls":
 	case "none":
-		if host != "" && !IsLoopback(host) {
-			errs = append(errs, fieldErr(section, "tls", "\"none\" is allowed for loopback hosts only, not %q", host))
+		if s.Host != "" && !IsLoopback(s.Host) {
+			errs = append(errs, fieldErr(section, "tls", "\"none\" is allowed for loopback hosts only, not %q", s.Host))
 		}
 	default:
-		errs = append(errs, fieldErr(section, "tls", "%q: want \"implicit\", \"starttls\" or \"none\"", tlsMode))
+		errs = append(errs, fieldErr(section, "tls", "%q: want \"implicit\", \"starttls\" or \"none\"", s.TLS))
 	}
 	return errors.Join(errs...)
 }
 
-// checkAuth checks a section's authentication keys.
-func checkAuth(section, auth, user, env, file, tokenFile string, tokenCmd []string, required bool) error {
-	switch auth {
+// checkAuth checks how to log in; required says a password is needed.
+func (s *Server) checkAuth(section string, required bool) error {
+	switch s.Auth {
 	case "password", "":
-		if tokenFile != "" || len(tokenCmd) > 0 {
+		switch {
+		case s.TokenFile != "" || len(s.TokenCommand) > 0:
 			return fieldErr(section, "token_file", "token_file and token_command go with auth = \"xoauth2\"")
+		case s.PasswordEnv != "" && s.PasswordFile != "":
+			return fieldErr(section, "password_env", "set password_env or password_file, not both")
+		case required && s.PasswordEnv == "" && s.PasswordFile == "":
+			return fieldErr(section, "password_env", "required: set password_env or password_file")
 		}
-		return checkSecret(section, env, file, required)
+		return nil
 	case "xoauth2":
 		switch {
-		case user == "":
+		case s.Username == "":
 			return fieldErr(section, "username", "required with auth = \"xoauth2\"")
-		case env != "" || file != "":
+		case s.PasswordEnv != "" || s.PasswordFile != "":
 			return fieldErr(section, "password_env", "auth = \"xoauth2\" takes token_file or token_command, not a password")
-		case (tokenFile == "") == (len(tokenCmd) == 0):
+		case (s.TokenFile == "") == (len(s.TokenCommand) == 0):
 			return fieldErr(section, "token_file", "auth = \"xoauth2\" needs exactly one of token_file and token_command")
 		}
 		return nil
 	}
-	return fieldErr(section, "auth", "%q: want \"password\" or \"xoauth2\"", auth)
-}
-
-func checkSecret(section, env, file string, required bool) error {
-	switch {
-	case env != "" && file != "":
-		return fieldErr(section, "password_env", "set password_env or password_file, not both")
-	case required && env == "" && file == "":
-		return fieldErr(section, "password_env", "required: set password_env or password_file")
-	}
-	return nil
+	return fieldErr(section, "auth", "%q: want \"password\" or \"xoauth2\"", s.Auth)
 }
 
 // IsLoopback reports whether host is a loopback name or address.
@@ -431,31 +423,29 @@ func isAddress(s string) bool {
 
 // IMAPPassword reads the IMAP password from its env variable or file; ""
 // with auth = "xoauth2".
-func (c *Config) IMAPPassword() (string, error) {
-	if c.IMAP.Auth == "xoauth2" {
-		return "", nil
-	}
-	return secret("imap", c.IMAP.PasswordEnv, c.IMAP.PasswordFile)
-}
+func (c *Config) IMAPPassword() (string, error) { return c.IMAP.password("imap") }
 
 // SMTPPassword reads the SMTP password; "" when no username is set or with
 // auth = "xoauth2".
 func (c *Config) SMTPPassword() (string, error) {
-	if c.SMTP.Username == "" || c.SMTP.Auth == "xoauth2" {
+	if c.SMTP.Username == "" {
 		return "", nil
 	}
-	return secret("smtp", c.SMTP.PasswordEnv, c.SMTP.PasswordFile)
+	return c.SMTP.password("smtp")
 }
 
-func secret(section, env, file string) (string, error) {
-	if env != "" {
-		v, ok := os.LookupEnv(env)
+func (s *Server) password(section string) (string, error) {
+	switch {
+	case s.Auth == "xoauth2":
+		return "", nil
+	case s.PasswordEnv != "":
+		v, ok := os.LookupEnv(s.PasswordEnv)
 		if !ok || v == "" {
-			return "", fieldErr(section, "password_env", "environment variable %s is not set", env)
+			return "", fieldErr(section, "password_env", "environment variable %s is not set", s.PasswordEnv)
 		}
 		return v, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := os.ReadFile(s.PasswordFile)
 	if err != nil {
 		return "", fieldErr(section, "password_file", "%v", err)
 	}

@@ -153,6 +153,10 @@ func walkKeys(t reflect.Type, prefix string, out *[]string) {
 		if tag == "-" || !f.IsExported() {
 			continue
 		}
+		if f.Anonymous {
+			walkKeys(f.Type, prefix, out) // embedded: its keys are the section's
+			continue
+		}
 		if tag == "" {
 			tag = f.Name
 		}
