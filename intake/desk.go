@@ -130,9 +130,6 @@ func NewDesk(opts Options) (*Desk, error) {
 	return d, nil
 }
 
-// SupportAddress is the support mailbox's address, lower case.
-func (d *Desk) SupportAddress() string { return d.supportAddr }
-
 // Incoming is one mail fetched from the mailbox, parsed once.
 type Incoming struct {
 	UID     uint32

@@ -38,14 +38,6 @@ type Plan struct {
 // Allows reports whether the plan allows severity s.
 func (p *Plan) Allows(s int) bool { return slices.Contains(p.Severities, s) }
 
-// Highest is the most urgent severity the plan allows (the smallest number).
-func (p *Plan) Highest() int {
-	if len(p.Severities) == 0 {
-		return DefaultSeverity
-	}
-	return slices.Min(p.Severities)
-}
-
 // Clamp lowers a severity the plan does not allow to the plan's highest
 // allowed one below it in urgency. It reports whether it changed s.
 func (p *Plan) Clamp(s int) (int, bool) {

@@ -158,7 +158,10 @@ func (s caseSource) get(path string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-var errNoCase = errors.New("no such case")
+var (
+	errNoCase     = errors.New("no such case")
+	errNotRunning = errors.New("no daemon answers")
+)
 
 func (s caseSource) withStore(fn func(*store.DB) error) error {
 	db, err := store.Open(s.cfg.Store.Path, &store.Options{ReadOnly: true, Timeout: 2 * time.Second})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -363,6 +364,13 @@ func fileSig(path string) string {
 		return "missing"
 	}
 	return fmt.Sprintf("%v/%d/%d", sysIno(fi), fi.Size(), fi.ModTime().UnixNano())
+}
+
+func sysIno(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
