@@ -22,7 +22,7 @@ const (
 	// recordWindow and recordMax bound a group commit of delivered mail:
 	// each sync costs the disk two flushes, so one per mail would slow
 	// delivery; a crash re-sends at most the mails of one window.
-	recordWindow = 20 * time.Millisecond
+	recordWindow = 5 * time.Millisecond
 	recordMax    = 64
 	// memLimit bounds the bytes of queued mail the outbox keeps in memory
 	// beside the store; past it, it reads the store page by page.
