@@ -296,6 +296,13 @@ func printCase(w io.Writer, c *intake.Case) {
 	if c.FirstResponseDue != nil {
 		fmt.Fprintf(w, "first response due: %s\n", c.FirstResponseDue.Format(time.RFC3339))
 	}
+	if c.FirstResponseAt != nil {
+		verdict := ""
+		if c.FirstResponseMet != nil {
+			verdict = map[bool]string{true: " (target met)", false: " (target missed)"}[*c.FirstResponseMet]
+		}
+		fmt.Fprintf(w, "first response:     %s%s\n", c.FirstResponseAt.Format(time.RFC3339), verdict)
+	}
 	if len(c.Related) > 0 {
 		fmt.Fprintf(w, "related:     %v\n", c.Related)
 	}
