@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,20 @@ func TestCaseFilter(t *testing.T) {
 	}
 	if _, err := filterFromQuery(url.Values{"due_before": {"tomorrow"}}, now); err == nil {
 		t.Error("due_before=tomorrow accepted")
+	}
+}
+
+func TestPrintCaseFirstResponse(t *testing.T) {
+	due := time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
+	at := due.Add(time.Hour)
+	missed := false
+	c := &intake.Case{ID: "CASE-1000", State: intake.StateWaiting, FirstResponseDue: &due,
+		FirstResponseAt: &at, FirstResponseMet: &missed}
+	var b strings.Builder
+	printCase(&b, c)
+	for _, want := range []string{"first response due: 2026-11-24T18:00:00Z", "first response:     2026-11-24T19:00:00Z (target missed)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("cases show output lacks %q:\n%s", want, b.String())
+		}
 	}
 }
