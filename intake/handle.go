@@ -36,11 +36,12 @@ func (d *Desk) handle(tx Tx, in *Incoming) (Result, error) {
 		}
 	}
 	var err error
+	robot := d.robot(m)
 	switch {
 	case m.Report != nil || isBounceSender(m):
 		err = d.deliveryReport(tx, in, &r)
-	case d.robot(m) != "":
-		r.Outcome, r.Reason = OutcomeSuppressed, d.robot(m)
+	case robot != "":
+		r.Outcome, r.Reason = OutcomeSuppressed, robot
 	case m.From.Addr == "":
 		r.Outcome, r.Reason = OutcomeRejected, "no usable From address"
 	case m.FromCount > 1:

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -153,7 +154,7 @@ func (db *DB) View(fn func(intake.Tx) error) error {
 }
 
 // Backup writes a consistent copy of the store to w while it stays in use.
-func (db *DB) Backup(w interface{ Write([]byte) (int, error) }) (int64, error) {
+func (db *DB) Backup(w io.Writer) (int64, error) {
 	var n int64
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error

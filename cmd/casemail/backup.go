@@ -1,16 +1,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"time"
 
 	"casemail/config"
-	"casemail/store"
 )
 
 // cmdBackup writes a consistent copy of the store: through the running
@@ -31,7 +27,8 @@ func cmdBackup(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer os.Remove(tmp)
-	n, err := backupTo(cfg, f)
+	cw := &countingWriter{w: f}
+	err = caseSource{cfg}.backup(cw)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -41,29 +38,18 @@ func cmdBackup(args []string, stdout io.Writer) error {
 	if err := os.Rename(tmp, pos[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d bytes\n", pos[0], n)
+	fmt.Fprintf(stdout, "%s: %d bytes\n", pos[0], cw.n)
 	return nil
 }
 
-func backupTo(cfg *config.Config, w io.Writer) (int64, error) {
-	if cfg.Admin.Listen != "" {
-		client := &http.Client{Timeout: 10 * time.Minute}
-		resp, err := client.Get("http://" + cfg.Admin.Listen + "/api/backup")
-		if err == nil {
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return 0, fmt.Errorf("admin endpoint: %s", resp.Status)
-			}
-			return io.Copy(w, resp.Body)
-		}
-	}
-	db, err := store.Open(cfg.Store.Path, &store.Options{ReadOnly: true, Timeout: 2 * time.Second})
-	if errors.Is(err, store.ErrLocked) {
-		return 0, fmt.Errorf("%w, and its admin endpoint %q does not answer", err, cfg.Admin.Listen)
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	return db.Backup(w)
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -126,36 +125,61 @@ func showCase(st intake.Store, id intake.CaseID) (*intake.Case, error) {
 	return c, err
 }
 
-// caseSource answers case queries: through the running daemon's admin
-// endpoint when one answers, else from the store file, opened read-only.
+// caseSource answers case queries, exports and backups: through the
+// running daemon's admin endpoint when one answers, else from the store
+// file, opened read-only.
 type caseSource struct {
 	cfg *config.Config
 }
 
-// get fetches path from the admin endpoint; errNotRunning when nothing
-// listens there.
-func (s caseSource) get(path string, v any) error {
+// open GETs path from the admin endpoint; errNotRunning when nothing
+// listens there, errNoCase on 404. The caller closes the body.
+func (s caseSource) open(path string, timeout time.Duration) (io.ReadCloser, error) {
 	if s.cfg.Admin.Listen == "" {
-		return errNotRunning
+		return nil, errNotRunning
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Get("http://" + s.cfg.Admin.Listen + path)
+	resp, err := (&http.Client{Timeout: timeout}).Get("http://" + s.cfg.Admin.Listen + path)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return nil, errNotRunning
+	}
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && errors.Is(err, syscall.ECONNREFUSED) {
-			return errNotRunning
-		}
-		return fmt.Errorf("admin endpoint %s: %w", s.cfg.Admin.Listen, err)
+		return nil, fmt.Errorf("admin endpoint %s: %w", s.cfg.Admin.Listen, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return resp.Body, nil
+	case http.StatusNotFound:
+		resp.Body.Close()
+		return nil, errNoCase
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return errNoCase
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	return nil, fmt.Errorf("admin endpoint %s: %s: %s", s.cfg.Admin.Listen, resp.Status, strings.TrimSpace(string(body)))
+}
+
+// get decodes the JSON the admin endpoint answers for path.
+func (s caseSource) get(path string, v any) error {
+	body, err := s.open(path, 30*time.Second)
+	if err != nil {
+		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("admin endpoint %s: %s: %s", s.cfg.Admin.Listen, resp.Status, strings.TrimSpace(string(body)))
+	defer body.Close()
+	return json.NewDecoder(body).Decode(v)
+}
+
+// copy streams what the admin endpoint answers for path to w; with no
+// daemon, fromFile writes it from the store file instead.
+func (s caseSource) copy(path string, w io.Writer, fromFile func(*store.DB) error) error {
+	body, err := s.open(path, 10*time.Minute)
+	if errors.Is(err, errNotRunning) {
+		return s.withStore(fromFile)
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	_, err = io.Copy(w, body)
+	return err
 }
 
 var (
@@ -165,6 +189,9 @@ var (
 
 func (s caseSource) withStore(fn func(*store.DB) error) error {
 	db, err := store.Open(s.cfg.Store.Path, &store.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w, and its admin endpoint %q does not answer", err, s.cfg.Admin.Listen)
+	}
 	if err != nil {
 		return err
 	}
@@ -256,21 +283,12 @@ func exportCases(st intake.Store, w io.Writer) error {
 
 // export streams `cases export` from the daemon, or from the file.
 func (s caseSource) export(w io.Writer) error {
-	if s.cfg.Admin.Listen != "" {
-		resp, err := (&http.Client{Timeout: 10 * time.Minute}).Get("http://" + s.cfg.Admin.Listen + "/api/export")
-		if err == nil {
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("admin endpoint %s: %s", s.cfg.Admin.Listen, resp.Status)
-			}
-			_, err = io.Copy(w, resp.Body)
-			return err
-		}
-		if !errors.Is(err, syscall.ECONNREFUSED) {
-			return fmt.Errorf("admin endpoint %s: %w", s.cfg.Admin.Listen, err)
-		}
-	}
-	return s.withStore(func(db *store.DB) error { return exportCases(db, w) })
+	return s.copy("/api/export", w, func(db *store.DB) error { return exportCases(db, w) })
+}
+
+// backup writes a consistent copy of the store, from the daemon or the file.
+func (s caseSource) backup(w io.Writer) error {
+	return s.copy("/api/backup", w, func(db *store.DB) error { _, err := db.Backup(w); return err })
 }
 
 // printCases writes the human table of `cases list`.
