@@ -94,22 +94,7 @@ listen = %q
 [log]
 level = "debug"
 
-[calendars.pacific]
-time_zone = "America/Los_Angeles"
-weekdays = ["mon", "tue", "wed", "thu", "fri"]
-hours = "08:00-18:00"
-holidays = ["2026-12-25"]
-
-[plans.premium]
-calendar = "pacific"
-severities = [1, 2, 3]
-first_response = { 1 = "4bh", 2 = "1bd", 3 = "2bd" }
-
-[plans.standard]
-calendar = "pacific"
-severities = [3]
-first_response = { 3 = "3bd" }
-`
+` + demoPolicy
 
 // setup writes a config, contacts and IMAP password file in a fresh
 // directory and returns the config's path.

@@ -51,6 +51,11 @@ notify = "support-team@example.com"
 [admin]
 listen = ""
 
+` + demoPolicy
+
+// demoPolicy is the Swiftype policy of config.example.toml, the part of
+// the demo's config that tests of this package share.
+const demoPolicy = `
 [calendars.pacific]
 time_zone = "America/Los_Angeles"
 weekdays = ["mon", "tue", "wed", "thu", "fri"]
