@@ -6,10 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,7 +45,19 @@ func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return errors.New("check failed")
 	}
-	plans, _ := cfg.BuildPlans()
+	plans, _ := cfg.BuildPlans() // Load validated them
+	var described []string
+	for _, name := range slices.Sorted(maps.Keys(plans)) {
+		p := plans[name]
+		var targets []string
+		for _, sev := range p.Severities {
+			if t, ok := p.FirstResponse[sev]; ok {
+				targets = append(targets, fmt.Sprintf("%d→%s", sev, t))
+			}
+		}
+		described = append(described, fmt.Sprintf("%s %s (%s)", name, strings.Join(targets, " "), p.Calendar.Describe()))
+	}
+	report("plans", nil, strings.Join(described, "; "))
 	dir, err := config.LoadContacts(cfg.Contacts.File, plans)
 	if err == nil {
 		a, c := dir.Counts()

@@ -403,7 +403,7 @@ func TestCheck(t *testing.T) {
 		}
 		seen[f[1]] = true
 	}
-	for _, want := range []string{"config", "contacts", "store", "imap", "smtp"} {
+	for _, want := range []string{"config", "plans", "contacts", "store", "imap", "smtp"} {
 		if !seen[want] {
 			t.Errorf("no ok line for %s:\n%s", want, stdout)
 		}
