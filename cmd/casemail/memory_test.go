@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -74,16 +73,7 @@ func TestMemoryOneMaxSizeMail(t *testing.T) {
 	admin := freeAddr(t)
 	cfg := setup(t, imapSrv.Port(), smtpSrv.Port(), admin, imapSrv.Password())
 	d := startDaemon(t, cfg)
-	waitFor(t, 15*time.Second, "the admin endpoint", func() bool {
-		if d.exited() {
-			t.Fatalf("casemail run exited early: %v\n%s", d.err, d.stderr.String())
-		}
-		c, err := net.DialTimeout("tcp", admin, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	d.waitAdmin(t, admin)
 	pid := d.cmd.Process.Pid
 	idle, err := vmHWM(pid)
 	if err != nil {

@@ -113,6 +113,21 @@ func startDaemon(t *testing.T, cfg string) *daemon {
 	return d
 }
 
+// waitAdmin waits until the daemon's admin endpoint accepts connections.
+func (d *daemon) waitAdmin(t *testing.T, admin string) {
+	t.Helper()
+	waitFor(t, 15*time.Second, "the admin endpoint", func() bool {
+		if d.exited() {
+			t.Fatalf("casemail run exited early: %v\n%s", d.err, d.stderr.String())
+		}
+		c, err := net.DialTimeout("tcp", admin, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
 // wait waits for the process to exit and returns its exit status, or -1
 // after timeout.
 func (d *daemon) wait(timeout time.Duration) (int, time.Duration) {
@@ -215,16 +230,7 @@ func TestRun(t *testing.T) {
 	cfg := setup(t, imapSrv.Port(), smtpSrv.Port(), admin, imapSrv.Password())
 	d := startDaemon(t, cfg)
 
-	waitFor(t, 15*time.Second, "the admin endpoint", func() bool {
-		if d.exited() {
-			t.Fatalf("casemail run exited early: %v\n%s", d.err, d.stderr.String())
-		}
-		c, err := net.DialTimeout("tcp", admin, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	d.waitAdmin(t, admin)
 	if _, err := imapSrv.Deliver("INBOX", []byte(aliceMail), time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -497,16 +503,7 @@ func startHungDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, cfgPath)
-	waitFor(t, 15*time.Second, "the admin endpoint", func() bool {
-		if d.exited() {
-			t.Fatalf("casemail run exited early: %v\n%s", d.err, d.stderr.String())
-		}
-		c, err := net.DialTimeout("tcp", admin, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	d.waitAdmin(t, admin)
 	time.Sleep(200 * time.Millisecond) // let the IMAP connection attempt start
 	return d
 }
