@@ -16,6 +16,9 @@ import (
 // parsed mail grow the daemon. It is soft: a mail that needs more gets it.
 const defaultMemoryLimit = 32 << 20
 
+// atExit runs before the process exits; a profiling build (pprof.go) sets it.
+var atExit = func() {}
+
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
@@ -31,5 +34,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "casemail: second signal, exiting now")
 		os.Exit(1)
 	}()
-	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	atExit()
+	os.Exit(code)
 }
