@@ -100,6 +100,19 @@ func BenchmarkNewText(b *testing.B) {
 	}
 }
 
+// BenchmarkAnalyzeTypical is the text analysis the daemon runs on every
+// parsed mail (intake.Analyze): NewText, ExtractFields and DetectLanguage.
+func BenchmarkAnalyzeTypical(b *testing.B) {
+	m, _ := mailparse.Parse(bytes.NewReader(typicalMail()), nil)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(m.Text)))
+	for b.Loop() {
+		mailparse.NewText(m.Text)
+		mailparse.ExtractFields(m.Text)
+		mailparse.DetectLanguage(m.Text, m.ContentLanguage)
+	}
+}
+
 func TestBenchMailsParse(t *testing.T) {
 	for i, raw := range [][]byte{typicalMail(), htmlMail(), attachmentMail()} {
 		m, err := mailparse.Parse(bytes.NewReader(raw), nil)
