@@ -108,6 +108,9 @@ type Message struct {
 	MessageID   string       `json:"message_id"`
 	At          time.Time    `json:"at"`
 	Attachments []Attachment `json:"attachments"`
+	// Seq is the message's position in the store, set by AppendMessage
+	// and when read back.
+	Seq uint64 `json:"-"`
 }
 
 // Direction says whether a message came into casemail or went out of it.

@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-message"
 
 	"casemail/intake"
 )
@@ -531,4 +534,43 @@ func TestRestartResumesOutbox(t *testing.T) {
 	if e.resultCount() != 1 {
 		t.Errorf("mail processed again after restart: %s", describe(e.waitResults(1)))
 	}
+}
+
+// TestNotificationQuoteStoredOnce: an agents' notification does not keep a
+// second copy of the customer's text in the outbox; the text comes back
+// from the case's conversation when the mail is delivered, also after a
+// restart.
+func TestNotificationQuoteStoredOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.smtp.SetDown(true)
+	body := strings.Repeat("The crawler stops at the same page every night, log attached below.\n", 20) +
+		"Last line, with accents: déjà vu."
+	e.deliver(mail("Peter <peter@initech.example>", "Crawler stuck", body))
+	wantOutcome(t, e.result(1), intake.OutcomeCaseCreated)
+	e.restart()
+	var note *intake.Outgoing
+	for _, m := range e.queue() {
+		if m.Purpose == intake.TmplNotifyNew {
+			note = m
+		}
+	}
+	if note == nil || note.Quote == nil {
+		t.Fatalf("queued notification %+v: want one with a Quote", note)
+	}
+	wantNotContains(t, "queued notification", note.Text, "Last line, with accents")
+	e.smtp.SetDown(false)
+	e.clock.Advance(10 * time.Minute)
+	e.outbox.Wake()
+	got := sentTo(e.waitSent(2), "support-team@example.com")
+	if len(got) != 1 {
+		t.Fatalf("notifications sent: %v", got)
+	}
+	// The body as sent (the parsed Text would cut at the separator, which
+	// looks like a forwarded message's).
+	ent, err := message.Read(strings.NewReader(got[0].Raw))
+	must(t, err)
+	raw, err := io.ReadAll(ent.Body)
+	must(t, err)
+	wantContains(t, "notification", strings.ReplaceAll(string(raw), "\r\n", "\n"),
+		"----- Message from peter@initech.example -----\n\n"+strings.TrimSpace(body)+"\n")
 }

@@ -57,13 +57,14 @@ func (d *Desk) customerReply(tx Tx, in *Incoming, c *Case, r *Result) error {
 	}
 	m := in.Msg
 	text := Analyze(in).NewText
-	if err := d.record(tx, c, in, Message{Direction: In, Kind: KindCustomer, Text: text}); err != nil {
+	seq, err := d.record(tx, c, in, Message{Direction: In, Kind: KindCustomer, Text: text})
+	if err != nil {
 		return err
 	}
 	r.Outcome = OutcomeFollowUp
 	r.Reason = fmt.Sprintf("customer reply, case was %s", c.State)
 	data := d.mailData(c, "en")
-	data.Sender, data.Subject, data.Text = m.From.Addr, m.Subject, text
+	data.Sender, data.Subject, data.Text, data.textSeq = m.From.Addr, m.Subject, text, seq
 
 	if c.State == StateResolved {
 		if n, ok := mailparse.Rating(text); ok {
@@ -192,7 +193,7 @@ func (d *Desk) agentMail(tx Tx, in *Incoming, c *Case, r *Result) error {
 	// says otherwise; a note leaves it as it is.
 	state := stateAfterCommands(StateWaiting, cmds)
 	if note {
-		if err := d.record(tx, c, in, Message{Direction: In, Kind: KindNote, Text: text}); err != nil {
+		if _, err := d.record(tx, c, in, Message{Direction: In, Kind: KindNote, Text: text}); err != nil {
 			return err
 		}
 		r.Reason = "internal note by " + agent.Addr

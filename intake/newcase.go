@@ -117,7 +117,8 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	}
 	data.Case, data.Problems = c, problems
 
-	if err := d.record(tx, c, in, Message{Direction: In, Kind: KindCustomer, Text: text}); err != nil {
+	seq, err := d.record(tx, c, in, Message{Direction: In, Kind: KindCustomer, Text: text})
+	if err != nil {
 		return err
 	}
 	r.Outcome, r.Case = OutcomeCaseCreated, c.ID
@@ -135,7 +136,7 @@ func (d *Desk) newCase(tx Tx, in *Incoming, related *Case, r *Result) error {
 	default:
 		r.Reason += "; acknowledgement withheld by the rate limit"
 	}
-	data.Text = text
+	data.Text, data.textSeq = text, seq
 	if c.FirstResponseDue != nil {
 		data.Due = formatDue(*c.FirstResponseDue, plan, "en") // agents read English
 	}

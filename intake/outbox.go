@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -227,7 +228,10 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 			blocked[m.Case] = m.Case != ""
 			continue
 		}
-		err := o.opts.Sender.Send(ctx, m)
+		full, err := o.expand(m)
+		if err == nil {
+			err = o.opts.Sender.Send(ctx, full)
+		}
 		if o.opts.Sent != nil {
 			o.opts.Sent(m, err)
 		}
@@ -258,6 +262,31 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		}
 	}
 	return sent, next, rec.close()
+}
+
+// expand returns m with the case message it quotes put back in its Text
+// (see Quote); m itself, which stays queued, is not changed.
+func (o *Outbox) expand(m *Outgoing) (*Outgoing, error) {
+	q := m.Quote
+	if q == nil {
+		return m, nil
+	}
+	var msg *Message
+	if err := o.opts.Store.View(func(tx Tx) (err error) {
+		msg, err = tx.Message(m.Case, q.Seq)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("reading the text %s quotes: %w", m.MessageID, err)
+	}
+	text := "[casemail: this text is no longer in the store]"
+	if msg != nil {
+		text = strings.TrimSpace(msg.Text)
+	}
+	at := min(max(q.At, 0), len(m.Text))
+	full := *m
+	full.Text = m.Text[:at] + text + m.Text[at:]
+	full.Quote = nil
+	return &full, nil
 }
 
 // recorder writes the outcome of deliveries to the store in group commits.

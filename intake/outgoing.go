@@ -29,11 +29,25 @@ type Outgoing struct {
 	// refusals, reminders) with "Auto-Submitted: auto-replied".
 	AutoSubmitted bool          `json:"auto_submitted"`
 	Attachments   []OutAttached `json:"attachments,omitempty"`
+	// Quote, when set, says a case message's text was left out of Text:
+	// the text is stored once, with the case, and put back at delivery.
+	Quote *Quote `json:"quote,omitempty"`
 
 	// Delivery bookkeeping, kept by the outbox.
 	Attempts  int       `json:"attempts"`
 	NextTry   time.Time `json:"next_try"`
 	LastError string    `json:"last_error,omitempty"`
+}
+
+// Quote locates the text of message Seq of the mail's case in its Text:
+// the text, without surrounding white space (strings.TrimSpace), Len bytes
+// long, goes back at byte At. Agents' notifications carry the customer's
+// whole text; this keeps the outbox (written, read back and deleted for
+// every mail) from holding a second copy of it.
+type Quote struct {
+	Seq uint64 `json:"seq"`
+	At  int    `json:"at"`
+	Len int    `json:"len"`
 }
 
 // OutAttached is a file relayed with an outgoing mail.
@@ -107,6 +121,8 @@ type MailData struct {
 	// Dropped names attachments of the mail that were refused (over a
 	// limit), so that the sender is told.
 	Dropped []string
+
+	textSeq uint64 // the case message whose text Text is (see Quote)
 }
 
 // Problem names a required field that is missing or invalid.

@@ -42,7 +42,7 @@ func (d *Desk) deliveryReport(tx Tx, in *Incoming, r *Result) error {
 				text += ": " + rep.Diagnostic
 			}
 		}
-		if err := d.record(tx, c, in, Message{Direction: In, Kind: KindSystem, Text: text}); err != nil {
+		if _, err := d.record(tx, c, in, Message{Direction: In, Kind: KindSystem, Text: text}); err != nil {
 			return err
 		}
 		r.Case = c.ID

@@ -11,8 +11,9 @@ import (
 const maxReferences = 20
 
 // record appends an incoming mail to a case's conversation and indexes its
-// Message-ID so that replies to it thread into the case.
-func (d *Desk) record(tx Tx, c *Case, in *Incoming, msg Message) error {
+// Message-ID so that replies to it thread into the case. It returns the
+// message's Seq.
+func (d *Desk) record(tx Tx, c *Case, in *Incoming, msg Message) (uint64, error) {
 	m := in.Msg
 	msg.From = m.From.Addr
 	msg.Subject = m.Subject
@@ -27,17 +28,17 @@ func (d *Desk) record(tx Tx, c *Case, in *Incoming, msg Message) error {
 		msg.Attachments = append(msg.Attachments, Attachment{Name: a.Name, Size: a.Size, SHA256: a.SHA256})
 	}
 	if err := d.appendMessage(tx, c, &msg); err != nil {
-		return err
+		return 0, err
 	}
 	if len(m.Problems) > 0 {
 		// What could not be decoded or was over a limit stays on record.
 		note := &Message{Direction: In, Kind: KindSystem, From: d.supportAddr, Subject: m.Subject,
 			Text: "Not everything in this mail could be kept:\n- " + strings.Join(m.Problems, "\n- "), At: msg.At}
 		if err := d.appendMessage(tx, c, note); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return tx.IndexMessage(m.MessageID, c.ID)
+	return msg.Seq, tx.IndexMessage(m.MessageID, c.ID)
 }
 
 func (d *Desk) appendMessage(tx Tx, c *Case, msg *Message) error {
@@ -77,6 +78,9 @@ func (d *Desk) send(tx Tx, c *Case, r *Result, tmpl, lang string, data *MailData
 	}
 	out.Purpose = tmpl
 	out.Text = body
+	if data.textSeq != 0 && c != nil && !toCase {
+		quote(out, data.Text, data.textSeq)
+	}
 	out.Subject = subject
 	out.MessageID = d.newMessageID()
 	out.Date = d.now()
@@ -110,6 +114,22 @@ func (d *Desk) send(tx Tx, c *Case, r *Result, tmpl, lang string, data *MailData
 		})
 	}
 	return nil
+}
+
+// minQuote is the shortest text worth storing by reference (see Quote).
+const minQuote = 512
+
+// quote leaves the text of case message seq out of out.Text, when the
+// rendered body holds it verbatim; the outbox puts it back (Outbox.expand).
+func quote(out *Outgoing, text string, seq uint64) {
+	core := strings.TrimSpace(text)
+	if len(core) < minQuote {
+		return
+	}
+	if i := strings.Index(out.Text, core); i >= 0 {
+		out.Text = out.Text[:i] + out.Text[i+len(core):]
+		out.Quote = &Quote{Seq: seq, At: i, Len: len(core)}
+	}
 }
 
 // notify sends agents' [agents] notify a mail about the case, with Reply-To

@@ -25,8 +25,11 @@ type Tx interface {
 	DueCases(t time.Time, limit int) ([]CaseID, error)
 	// NextDue is the earliest NextCheck of any case (zero when none).
 	NextDue() (time.Time, error)
+	// AppendMessage adds m to the case's conversation and sets m.Seq.
 	AppendMessage(id CaseID, m *Message) error
 	Messages(id CaseID) ([]Message, error)
+	// Message reads one message of a case by its Seq.
+	Message(id CaseID, seq uint64) (*Message, error)
 	// ForEachCase calls fn for every case, without messages, in no set order.
 	ForEachCase(fn func(*Case) error) error
 

@@ -380,7 +380,19 @@ func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
 	if err != nil {
 		return fmt.Errorf("case %s message: %w", id, err)
 	}
+	m.Seq = seq
 	return b.Put(messageKey(id, seq), v)
+}
+
+func (t *txn) Message(id intake.CaseID, seq uint64) (*intake.Message, error) {
+	m, err := getJSON[intake.Message](t.b(bucketMessages), string(messageKey(id, seq)))
+	if err != nil {
+		return nil, fmt.Errorf("case %s message %d: %w", id, seq, err)
+	}
+	if m != nil {
+		m.Seq = seq
+	}
+	return m, nil
 }
 
 func (t *txn) Messages(id intake.CaseID) ([]intake.Message, error) {
@@ -396,6 +408,7 @@ func (t *txn) Messages(id intake.CaseID) ([]intake.Message, error) {
 		if err := json.Unmarshal(v, &m); err != nil {
 			return nil, fmt.Errorf("case %s message: %w", id, err)
 		}
+		m.Seq = binary.BigEndian.Uint64(k[len(prefix):])
 		out = append(out, m)
 	}
 	return out, nil

@@ -238,8 +238,17 @@ func TestMessagesOrderAndIsolation(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if want := sampleMessage("CASE-10-0"); !reflect.DeepEqual(&msgs[0], want) {
+		want := sampleMessage("CASE-10-0")
+		want.Seq = 5 // the fifth message appended
+		if !reflect.DeepEqual(&msgs[0], want) {
 			t.Errorf("message = %+v, want %+v", msgs[0], *want)
+		}
+		one, err := tx.Message("CASE-10", 5)
+		if err != nil || !reflect.DeepEqual(one, want) {
+			t.Errorf("Message(CASE-10, 5) = %+v, %v; want %+v", one, err, *want)
+		}
+		if other, err := tx.Message("CASE-100", 5); other != nil || err != nil {
+			t.Errorf("Message(CASE-100, 5) = %+v, %v; want none (message 5 is CASE-10's)", other, err)
 		}
 		none, err := tx.Messages("CASE-1")
 		if len(none) != 0 || err != nil {
