@@ -1,0 +1,147 @@
+package mailparse
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The fast text functions must give exactly what the reference ones in
+// ref_test.go give, on any input, valid UTF-8 or not.
+
+// sampleLines are the pieces random texts are made of: the shapes the text
+// functions look at, with their edge cases.
+var sampleLines = []string{
+	"", " ", "\t", "\u00a0", "\u202f", " \u00a0\t", "\f", "\v", "\r", "\x01", "\x7f", "\x00",
+	"Hi team,", "Hello", "Bonjour, notre moteur ne répond plus depuis ce matin.", "Thanks", "Merci.",
+	"The search latency went up to 3 seconds since the deploy; résultats are slow too.",
+	"Hello, our engine is not responding since this morning.", "l'équipe j'ai d'accès",
+	"Engine: acme-search", "Severity: 2 - high", "Account: Acme <Admin@Acme.example>", "Compte : mailto:admin@acme.example",
+	"Moteur\u00a0: x", "Moteur\u202f: x", "Gravité : Élevée", "GRAVITÉ : ÉLEVÉE", "- Severity: 5", "* Engine: q", "• Moteur : y",
+	"  • Moteur : acme-search  ", "Nature: slow", "Environnement : prod", "Priority: P2", "Severity: 12", "Issue:",
+	"> quoted", ">", "  > indented quote", "> Engine: quoted",
+	"-- ", "--", "-- \u00a0", "---", "_____", "-----", "=====", "*****",
+	"Sent from my iPhone", "Envoyé de mon iPad", "SENT FROM MY PHONE", "ſent from my phone", "Get Outlook for iOS",
+	"On Mon, Jan 5, 2026 at 10:00 AM Support <s@x.example> wrote:", "On Mon, Jan 5, 2026 at 10:00 AM Acme Support",
+	"wrote:", "Le lun. 5 janv. 2026 à 10:00, Support <s@x.example> a écrit :", "Le 5 janv. 2026, Support a",
+	"écrit :", "a écrit\u00a0:", "Support wrote:", "He skrev:", "Er schrieb :", "X napisał:", "W dniu 5, X napisał:",
+	"ON x WROTE:", "on x wrote :", "le x A ÉCRIT :", "Am 5. Jan schrieb X:",
+	"-----Original Message-----", "-----Message d'origine-----", "---------- Forwarded message ---------",
+	"Begin forwarded message:", "Début du message réexpédié :", "*** message transféré ***",
+	"From: Acme Support <support@example.com>", "Sent: Monday, January 5, 2026 10:00 AM", "To: Bob <bob@acme.example>",
+	"Subject: [CASE-1000] x", "De : Support", "Envoyé : lundi", "À : Bob", "Objet : RE: x", "*De :* Support", "*Objet :* x",
+	"FRÅN: x", "Från: x", "Ämne: y", "Date: today", "Cc: a", "Note: the index is fine.", "From: my side all good.",
+	"\xff\xfe bad bytes", "Engine: \xc3", "\xc2\xa0Engine: x\xc2", "\xe2\x80", "abc \x01", "tab\there", "x\u2028y",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: long label",
+	"KELVIN \u212a and \u212b angstrom", "İstanbul ΣΑΣ straße",
+}
+
+var lineEnds = []string{"\n", "\n", "\n", "\r\n", "\r", "\n\n", "\n\n\n\n"}
+
+func randomText(r *rand.Rand) string {
+	var b strings.Builder
+	n := r.IntN(40)
+	for i := 0; i < n; i++ {
+		if r.IntN(8) == 0 {
+			b.WriteString(strings.Repeat(" ", r.IntN(3)))
+		}
+		b.WriteString(sampleLines[r.IntN(len(sampleLines))])
+		if r.IntN(10) == 0 {
+			b.WriteString(sampleLines[r.IntN(len(sampleLines))])
+		}
+		if r.IntN(6) == 0 {
+			b.WriteString(" \u00a0 "[:r.IntN(5)])
+		}
+		b.WriteString(lineEnds[r.IntN(len(lineEnds))])
+	}
+	return b.String()
+}
+
+// same runs f and g and returns "" when they return the same or both panic,
+// else what differs.
+func same[T any](f, g func() T) string {
+	call := func(h func() T) (v T, p any) {
+		defer func() { p = recover() }()
+		return h(), nil
+	}
+	a, pa := call(f)
+	b, pb := call(g)
+	if (pa != nil) != (pb != nil) {
+		return fmt.Sprintf("panic %v vs %v", pa, pb)
+	}
+	if !reflect.DeepEqual(a, b) {
+		return fmt.Sprintf("%#v\nwant %#v", a, b)
+	}
+	return ""
+}
+
+func checkTextEqual(t *testing.T, s string) {
+	t.Helper()
+	check := func(name string, diff string) {
+		t.Helper()
+		if diff != "" {
+			t.Fatalf("%s(%q) = %s", name, s, diff)
+		}
+	}
+	check("trimSpace", same(func() string { return trimSpace(s) }, func() string { return refTrimSpace(s) }))
+	check("NewText", same(func() string { return NewText(s) }, func() string { return refNewText(s) }))
+	check("authorText", same(func() string { return authorText(s, false) }, func() string { return refAuthorText(s, false) }))
+	check("ExtractFields", same(func() Fields { return ExtractFields(s) }, func() Fields { return refExtractFields(s) }))
+	check("normalizeText", same(func() string { return normalizeText(s) }, func() string { return refNormalizeText(s) }))
+	for _, cl := range []string{"", "de", "FR"} {
+		check("DetectLanguage", same(func() string { return DetectLanguage(s, cl) }, func() string { return refDetectLanguage(s, cl) }))
+	}
+	if len(s) < 200 {
+		for _, fix := range []string{"wrote", "a écrit", "on ", "sent from my ", "begin forwarded message"} {
+			check("hasPrefixFold", same(func() bool { return hasPrefixFold(s, fix) }, func() bool { return refHasPrefixFold(s, fix) }))
+			check("hasSuffixFold", same(func() bool { return hasSuffixFold(s, fix) }, func() bool { return refHasSuffixFold(s, fix) }))
+		}
+	}
+}
+
+func equalSeeds(t testing.TB) []string {
+	seeds := append([]string{}, sampleLines...)
+	files, _ := filepath.Glob("testdata/*.eml")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, string(b))
+		if m, err := Parse(strings.NewReader(string(b)), nil); err == nil {
+			seeds = append(seeds, m.Text)
+		}
+	}
+	return seeds
+}
+
+func TestTextEqualsReference(t *testing.T) {
+	for _, s := range equalSeeds(t) {
+		checkTextEqual(t, s)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	for i := 0; i < n; i++ {
+		checkTextEqual(t, randomText(r))
+	}
+}
+
+func FuzzTextEqualsReference(f *testing.F) {
+	for _, s := range equalSeeds(f) {
+		f.Add(s)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 200; i++ {
+		f.Add(randomText(r))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkTextEqual(t, s)
+	})
+}
