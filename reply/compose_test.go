@@ -19,15 +19,11 @@ import (
 // raw composes m and returns the message as it goes over the wire.
 func raw(t *testing.T, m *intake.Outgoing) []byte {
 	t.Helper()
-	msg, err := reply.Compose(testFrom, m)
+	data, err := reply.Compose(testFrom, m)
 	if err != nil {
 		t.Fatalf("Compose: %v", err)
 	}
-	var b bytes.Buffer
-	if _, err := msg.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return data
 }
 
 func TestComposeHeaderInjection(t *testing.T) {

@@ -1,18 +1,24 @@
 package reply
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	netmail "net/mail"
+	"net/textproto"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"casemail/intake"
 )
@@ -57,12 +63,12 @@ type Options struct {
 // called from one goroutine at a time; calls are serialised by a mutex
 // anyway, so concurrent use is safe but not parallel.
 type SMTP struct {
-	opts Options
-	from string
-	log  *slog.Logger
+	opts   Options
+	sender netmail.Address // From: the support address, display name header-safe
+	log    *slog.Logger
 
 	mu     sync.Mutex
-	client *mail.Client // nil when not connected
+	client *smtp.Client // nil when not connected
 	conn   net.Conn     // the client's network connection
 	closed bool
 }
@@ -108,13 +114,14 @@ func NewSMTP(opts Options, log *slog.Logger) (*SMTP, error) {
 	if opts.From == "" {
 		return nil, errors.New("reply: smtp from: required")
 	}
-	if _, err := parseFrom(opts.From); err != nil {
+	support, err := parseFrom(opts.From)
+	if err != nil {
 		return nil, err
 	}
 	return &SMTP{
-		opts: opts,
-		from: opts.From,
-		log:  log.With("smtp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))),
+		opts:   opts,
+		sender: supportSender(support),
+		log:    log.With("smtp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))),
 	}, nil
 }
 
@@ -127,15 +134,32 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Send composes m and hands it to the server. A 5xx reply to MAIL, RCPT or
-// DATA, or a mail that cannot be composed, gives an error wrapping
-// intake.ErrPermanent; connection failures, time-outs, 4xx replies and
-// "authentication required" (530, or 5.7.0, to MAIL) give other errors. After a connection failure the connection is dropped and
-// the next Send dials again; a connection found dead when a send starts
-// (the server closed it while idle) is redialled at once, within the same
-// Send.
+// Send composes m and hands it to the server: it is Compose followed by
+// SendComposed, whose errors it returns (a mail that cannot be composed
+// gives an error wrapping intake.ErrPermanent).
 func (s *SMTP) Send(ctx context.Context, m *intake.Outgoing) error {
-	msg, err := Compose(s.from, m)
+	data, err := s.Compose(m)
+	if err != nil {
+		return err
+	}
+	return s.SendComposed(ctx, m, data)
+}
+
+// SendComposed hands data, m composed by Compose, to the server: from the
+// support address to the addresses of m.To. A 5xx reply to MAIL, RCPT or
+// DATA, or recipients that are not addresses, give an error wrapping
+// intake.ErrPermanent; connection failures, time-outs, 4xx replies and
+// "authentication required" (530, or 5.7.0, to MAIL) give other errors.
+// After a connection failure the connection is dropped and the next send
+// dials again; a connection found dead when a send starts (the server
+// closed it while idle) is redialled at once, within the same call. A mail
+// the server took counts as sent even when the RSET after it fails.
+//
+// data must have CRLF line ends, as Compose writes them; lines starting
+// with "." are dot-stuffed here, and a CRLF is added when data does not end
+// with one.
+func (s *SMTP) SendComposed(ctx context.Context, m *intake.Outgoing, data []byte) error {
+	env, err := s.envelope(m)
 	if err != nil {
 		return err
 	}
@@ -154,12 +178,12 @@ func (s *SMTP) Send(ctx context.Context, m *intake.Outgoing) error {
 				return err
 			}
 		}
-		err := s.send(ctx, msg)
+		delivered, err := s.send(ctx, env, data)
 		if err == nil {
 			s.log.Debug("sent", "message_id", m.MessageID, "purpose", m.Purpose)
 			return nil
 		}
-		if msg.IsDelivered() {
+		if delivered {
 			// The server took the mail; only the RSET after it failed.
 			s.drop("reset after delivery failed", err)
 			return nil
@@ -179,23 +203,195 @@ func (s *SMTP) Send(ctx context.Context, m *intake.Outgoing) error {
 	}
 }
 
-// send sends msg over the open connection, aborting when ctx ends.
-func (s *SMTP) send(ctx context.Context, msg *mail.Msg) error {
+// envelope is the SMTP envelope of one mail.
+type envelope struct {
+	from string
+	to   []string
+}
+
+// envelope returns the envelope for m: the support address and the
+// addresses of m.To.
+func (s *SMTP) envelope(m *intake.Outgoing) (*envelope, error) {
+	if len(m.To) == 0 {
+		return nil, permanent(errors.New("reply: outgoing mail has no recipient"))
+	}
+	env := &envelope{from: s.sender.Address, to: make([]string, 0, len(m.To))}
+	for _, r := range m.To {
+		a, err := parseAddr(r)
+		if err != nil {
+			return nil, permanent(fmt.Errorf("reply: recipient %q: %w", HeaderText(r), err))
+		}
+		env.to = append(env.to, a.Address)
+	}
+	return env, nil
+}
+
+// send runs one mail transaction over the open connection, aborting when
+// ctx ends. delivered tells that the server took the mail (an error then
+// comes from the RSET after it).
+func (s *SMTP) send(ctx context.Context, env *envelope, data []byte) (delivered bool, err error) {
 	conn := s.conn
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	err := s.client.Send(msg)
+	delivered, err = transaction(s.client, s.opts.Timeout, env, data)
 	if !stop() {
 		// ctx ended while sending: the connection is closed.
 		s.drop("context ended", ctx.Err())
 		if err == nil {
-			return nil
+			return delivered, nil
 		}
-		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		return delivered, fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
-	return err
+	return delivered, err
 }
 
-// result is what an error from go-mail's Send means for us.
+// SMTP steps of a mail transaction, for stepError.
+const (
+	stepDeadline = "setting the deadline"
+	stepMail     = "MAIL FROM"
+	stepRcpt     = "RCPT TO"
+	stepData     = "DATA"
+	stepContent  = "sending the content"
+	stepDataEnd  = "end of DATA"
+	stepReset    = "RSET"
+)
+
+// stepError is a failed step of a mail transaction.
+type stepError struct {
+	step string
+	rcpt string // for stepRcpt
+	code int    // the server's reply code, 0 when there was no reply
+	esc  string // the enhanced status code of the reply, "" when none
+	err  error
+}
+
+func (e *stepError) Error() string {
+	if e.rcpt != "" {
+		return fmt.Sprintf("%s <%s>: %v", e.step, e.rcpt, e.err)
+	}
+	return e.step + ": " + e.err.Error()
+}
+
+func (e *stepError) Unwrap() error { return e.err }
+
+// escPattern finds an enhanced status code (RFC 3463) in a reply, as go-mail
+// does.
+var escPattern = regexp.MustCompile(`\b([245])\.\d{1,3}\.\d{1,3}\b`)
+
+// failed is the stepError for err, an error of step.
+func failed(c *smtp.Client, step string, err error) *stepError {
+	e := &stepError{step: step, err: err}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		e.code = te.Code
+		if ok, _ := c.Extension("ENHANCEDSTATUSCODES"); ok {
+			e.esc = escPattern.FindString(te.Msg)
+		}
+	}
+	return e
+}
+
+// transaction sends data from env.from to env.to over c, as go-mail's
+// Client.Send does with NOOP disabled: MAIL, RCPT for every recipient (and
+// RSET when one of them failed), DATA, then RSET once the server took the
+// mail. timeout bounds the whole transaction.
+func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []byte) (delivered bool, err error) {
+	if err := c.UpdateDeadline(timeout); err != nil {
+		return false, &stepError{step: stepDeadline, err: err}
+	}
+	if err := c.Mail(env.from); err != nil {
+		e := failed(c, stepMail, err)
+		if rerr := c.Reset(); rerr != nil {
+			e.err = fmt.Errorf("%w (then RSET: %w)", e.err, rerr)
+		}
+		return false, e
+	}
+	var rcptErr *stepError
+	for _, to := range env.to {
+		if err := c.Rcpt(to); err != nil {
+			if rcptErr != nil {
+				err = fmt.Errorf("%w; <%s>: %w", err, rcptErr.rcpt, rcptErr.err)
+			}
+			// The last refusal decides, as with go-mail.
+			rcptErr = failed(c, stepRcpt, err)
+			rcptErr.rcpt = to
+		}
+	}
+	if rcptErr != nil {
+		if rerr := c.Reset(); rerr != nil {
+			rcptErr.err = fmt.Errorf("%w (then RSET: %w)", rcptErr.err, rerr)
+		}
+		return false, rcptErr
+	}
+	if err := writeData(c, data); err != nil {
+		return false, err
+	}
+	if err := c.UpdateDeadline(timeout); err != nil {
+		return true, &stepError{step: stepDeadline, err: err}
+	}
+	if err := c.Reset(); err != nil {
+		return true, &stepError{step: stepReset, err: err}
+	}
+	return true, nil
+}
+
+// writeData sends DATA, then data dot-stuffed, then the final dot, and
+// reads the server's reply. It writes to the client's connection itself
+// rather than through smtp.Client.Data, whose textproto dot-writer goes
+// byte by byte; Compose writes no line starting with ".", so data usually
+// goes in one write.
+func writeData(c *smtp.Client, data []byte) error {
+	t := c.Text
+	id, err := t.Cmd("DATA")
+	if err != nil {
+		return failed(c, stepData, err)
+	}
+	t.StartResponse(id)
+	_, _, err = t.ReadResponse(354)
+	t.EndResponse(id)
+	if err != nil {
+		return failed(c, stepData, err)
+	}
+	if err := writeDotStuffed(t.W, data); err != nil {
+		return &stepError{step: stepContent, err: err}
+	}
+	if _, _, err := t.ReadResponse(250); err != nil {
+		return failed(c, stepDataEnd, err)
+	}
+	return nil
+}
+
+// writeDotStuffed writes data as the content of DATA (RFC 5321 4.5.2):
+// a "." starting a line is doubled, a LF without CR before it gets one, and
+// the content ends with CRLF "." CRLF. It flushes w.
+func writeDotStuffed(w *bufio.Writer, data []byte) error {
+	done := 0 // data[:done] is written
+	for line := 0; line < len(data); {
+		if data[line] == '.' {
+			w.Write(data[done:line])
+			w.WriteByte('.')
+			done = line
+		}
+		nl := bytes.IndexByte(data[line:], '\n')
+		if nl < 0 {
+			break
+		}
+		nl += line
+		if nl == 0 || data[nl-1] != '\r' {
+			w.Write(data[done:nl])
+			w.WriteByte('\r')
+			done = nl
+		}
+		line = nl + 1
+	}
+	w.Write(data[done:])
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		w.WriteString("\r\n")
+	}
+	w.WriteString(".\r\n")
+	return w.Flush()
+}
+
+// result is what an error of a mail transaction means for us.
 type result struct {
 	permanent bool // a 5xx reply to MAIL, RCPT or DATA
 	drop      bool // the connection cannot be trusted any more
@@ -203,15 +399,15 @@ type result struct {
 }
 
 func classify(err error) result {
-	var se *mail.SendError
+	var se *stepError
 	if !errors.As(err, &se) {
 		return result{drop: true}
 	}
-	code := se.ErrorCode()
-	switch se.Reason {
-	case mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrSMTPDataClose:
+	switch se.step {
+	case stepMail, stepRcpt, stepData, stepDataEnd:
+		code := se.code
 		switch {
-		case se.Reason == mail.ErrSMTPMailFrom && (code == 530 || se.EnhancedStatusCode() == "5.7.0"):
+		case se.step == stepMail && (code == 530 || se.esc == "5.7.0"):
 			// "Authentication required" (RFC 4954): our configuration
 			// is at fault, not this mail; failing it for good would
 			// fail the whole queue. Retried once the login is fixed.
@@ -224,11 +420,9 @@ func classify(err error) result {
 			return result{}
 		}
 		// Not an SMTP reply: the connection broke.
-		return result{drop: true, stale: se.Reason == mail.ErrSMTPMailFrom}
-	case mail.ErrConnCheck:
+		return result{drop: true, stale: se.step == stepMail}
+	case stepDeadline:
 		return result{drop: true, stale: true}
-	case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-		return result{permanent: true}
 	}
 	return result{drop: true}
 }
@@ -247,7 +441,7 @@ func (s *SMTP) dial(ctx context.Context) error {
 }
 
 // connect opens a new authenticated connection, aborted when ctx ends.
-func (s *SMTP) connect(ctx context.Context) (*mail.Client, net.Conn, error) {
+func (s *SMTP) connect(ctx context.Context) (*smtp.Client, net.Conn, error) {
 	var conn net.Conn
 	var stop func() bool
 	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
@@ -268,11 +462,13 @@ func (s *SMTP) connect(ctx context.Context) (*mail.Client, net.Conn, error) {
 			return nil, nil, fmt.Errorf("reply: OAuth2 token: %w", err)
 		}
 	}
-	client, err := mail.NewClient(s.opts.Host, s.clientOptions(dial, token)...)
+	mc, err := mail.NewClient(s.opts.Host, s.clientOptions(dial, token)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reply: smtp client: %w", err)
 	}
-	err = client.DialWithContext(ctx)
+	// go-mail greets, starts TLS and authenticates; mails go over the
+	// smtp.Client it returns (see transaction).
+	client, err := mc.DialToSMTPClientWithContext(ctx)
 	if stop != nil && !stop() && err == nil {
 		err = ctx.Err()
 	}
@@ -322,7 +518,6 @@ func (s *SMTP) clientOptions(dial mail.DialContextFunc, token string) []mail.Opt
 		mail.WithPort(s.opts.Port),
 		mail.WithTimeout(s.opts.Timeout),
 		mail.WithDialContextFunc(dial),
-		mail.WithoutNoop(), // one round trip less per mail; see PITFALLS.md
 		mail.WithTLSConfig(s.tlsConfig()),
 	}
 	switch s.opts.TLS {
@@ -367,7 +562,15 @@ func (s *SMTP) Check(ctx context.Context) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	if err := client.Close(); err != nil {
+	return quit(client)
+}
+
+// quit says QUIT and closes the connection.
+func quit(c *smtp.Client) error {
+	if !c.HasConnection() {
+		return nil
+	}
+	if err := c.Quit(); err != nil {
 		return fmt.Errorf("reply: smtp QUIT: %w", err)
 	}
 	return nil
@@ -398,8 +601,5 @@ func (s *SMTP) Close() error {
 	s.client, s.conn = nil, nil
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(min(s.opts.Timeout, 5*time.Second)))
-	if err := client.Close(); err != nil {
-		return fmt.Errorf("reply: smtp QUIT: %w", err)
-	}
-	return nil
+	return quit(client)
 }
