@@ -165,6 +165,10 @@ type Batch struct {
 	Folder      string
 	UIDValidity uint32
 	Mails       []*Incoming
+	// Settled lists UIDs of earlier batches whose move the source has
+	// done since: the batch's transaction records it, saving a commit of
+	// its own (see Desk.Settled).
+	Settled []uint32
 }
 
 func (d *Desk) now() time.Time { return d.opts.Now().UTC() }

@@ -97,11 +97,21 @@ func (d *Desk) Settled(folder string, uids []uint32) error {
 		if err != nil || st == nil {
 			return err
 		}
-		st.Pending = slices.DeleteFunc(st.Pending, func(p PendingMove) bool {
-			return slices.Contains(uids, p.UID)
-		})
+		st.settled(uids)
 		return tx.PutMailbox(folder, st)
 	})
+}
+
+// settled drops the pending moves of uids.
+func (st *MailboxState) settled(uids []uint32) {
+	if len(uids) == 0 {
+		return
+	}
+	done := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		done[u] = true
+	}
+	st.Pending = slices.DeleteFunc(st.Pending, func(p PendingMove) bool { return done[p.UID] })
 }
 
 // Position reads the stored state of a folder (nil before a first start).

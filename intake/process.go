@@ -79,6 +79,7 @@ func (d *Desk) commit(b *Batch, mails []*Incoming) ([]Result, error) {
 		if st == nil || st.UIDValidity != b.UIDValidity {
 			return errBatchMismatch
 		}
+		st.settled(b.Settled)
 		for _, in := range mails {
 			r, err := d.handleSafe(tx, in)
 			if err != nil {

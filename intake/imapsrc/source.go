@@ -437,11 +437,16 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	slices.Sort(todo)
 	todo = slices.Compact(todo)
 
-	// Batches go through a two-stage pipeline: while the store commits
-	// batch N, the connection fetches batch N+1; batch N is moved once its
-	// commit is done. The connection does one thing at a time, and no mail
-	// is moved before its effect is committed.
-	var inFlight *commit
+	// Batches go through a pipeline: while the store commits batch N, the
+	// connection moves batch N-1, whose commit is done, then fetches batch
+	// N+1. The connection does one thing at a time, and no mail is moved
+	// before its effect is committed. That a move is done is recorded in
+	// the next batch's transaction (Batch.Settled), after the last batch in
+	// one of its own.
+	var (
+		inFlight *commit
+		moved    []uint32 // moves done, not yet recorded
+	)
 	defer func() {
 		if inFlight != nil {
 			<-inFlight.done // never leave a commit running behind the session
@@ -457,50 +462,68 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 		if s.opts.Hooks.Fetched != nil {
 			s.opts.Hooks.Fetched(len(mails))
 		}
-		if err := s.finish(c, inFlight); err != nil {
-			inFlight = nil
+		moves, err := inFlight.wait()
+		inFlight = nil
+		if err != nil {
 			return err
 		}
-		inFlight = nil
 		if len(mails) > 0 {
-			inFlight = s.startCommit(uidValidity, mails)
+			inFlight = s.startCommit(uidValidity, mails, moved)
+			moved = nil
+		}
+		done, err := s.move(c, moves)
+		moved = append(moved, done...)
+		if err != nil {
+			return err
 		}
 	}
-	err = s.finish(c, inFlight)
+	moves, err := inFlight.wait()
 	inFlight = nil
+	if err != nil {
+		return err
+	}
+	done, err := s.move(c, moves)
+	moved = append(moved, done...)
+	if serr := s.desk.Settled(s.opts.Folder, moved); err == nil {
+		err = serr
+	}
 	return err
 }
 
 // commit is a batch being committed by the desk.
 type commit struct {
+	s       *Source
 	done    chan struct{}
 	results []intake.Result
 	err     error
 }
 
-func (s *Source) startCommit(uidValidity uint32, mails []*intake.Incoming) *commit {
-	cm := &commit{done: make(chan struct{})}
+// startCommit has the desk commit a batch, recording the moves settled
+// since the last commit in the same transaction.
+func (s *Source) startCommit(uidValidity uint32, mails []*intake.Incoming, settled []uint32) *commit {
+	cm := &commit{s: s, done: make(chan struct{})}
 	go func() {
 		defer close(cm.done)
-		cm.results, cm.err = s.desk.Process(&intake.Batch{Folder: s.opts.Folder, UIDValidity: uidValidity, Mails: mails})
+		cm.results, cm.err = s.desk.Process(&intake.Batch{
+			Folder: s.opts.Folder, UIDValidity: uidValidity, Mails: mails, Settled: settled})
 	}()
 	return cm
 }
 
-// finish waits for a batch's commit, then moves its mails.
-func (s *Source) finish(c *conn, cm *commit) error {
+// wait waits for a batch's commit (nil: none) and returns its moves.
+func (cm *commit) wait() ([]intake.PendingMove, error) {
 	if cm == nil {
-		return nil
+		return nil, nil
 	}
 	<-cm.done
 	if cm.err != nil {
-		return fmt.Errorf("committing batch: %w", cm.err)
+		return nil, fmt.Errorf("committing batch: %w", cm.err)
 	}
 	moves := make([]intake.PendingMove, 0, len(cm.results))
 	for _, r := range cm.results {
-		moves = append(moves, intake.PendingMove{UID: r.UID, To: s.desk.Destination(r.Outcome)})
+		moves = append(moves, intake.PendingMove{UID: r.UID, To: cm.s.desk.Destination(r.Outcome)})
 	}
-	return s.settle(c, moves)
+	return moves, nil
 }
 
 // parallelMax is the largest mail read into memory to be parsed by a
@@ -666,13 +689,20 @@ func (s *Source) resumeMoves(c *conn, pending []intake.PendingMove) error {
 }
 
 // settle moves (or flags) mails whose effect is committed, then records it.
-// Moves use MOVE when the server has it, else COPY, \Deleted and UID
-// EXPUNGE of exactly those UIDs (UIDPLUS); never a plain EXPUNGE, which
-// could remove mail casemail has not processed.
 func (s *Source) settle(c *conn, moves []intake.PendingMove) error {
-	if len(moves) == 0 {
-		return nil
+	done, err := s.move(c, moves)
+	if serr := s.desk.Settled(s.opts.Folder, done); err == nil {
+		err = serr
 	}
+	return err
+}
+
+// move moves (or flags) mails whose effect is committed, and returns the
+// UIDs done, also after an error. Moves use MOVE when the server has it,
+// else COPY, \Deleted and UID EXPUNGE of exactly those UIDs (UIDPLUS);
+// never a plain EXPUNGE, which could remove mail casemail has not
+// processed.
+func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
 	byDest := make(map[string]imap.UIDSet)
 	var dests []string
 	for _, m := range moves {
@@ -683,23 +713,25 @@ func (s *Source) settle(c *conn, moves []intake.PendingMove) error {
 		set.AddNum(imap.UID(m.UID))
 		byDest[m.To] = set
 	}
+	var done []uint32
 	for _, dest := range dests {
 		set := byDest[dest]
 		var err error
 		if dest == "" {
 			err = s.flag(c, set, imap.FlagSeen)
 		} else {
-			err = s.move(c, set, dest)
+			err = s.moveSet(c, set, dest)
 		}
 		if err != nil {
-			return err
+			return done, err
+		}
+		for _, m := range moves {
+			if m.To == dest {
+				done = append(done, m.UID)
+			}
 		}
 	}
-	uids := make([]uint32, len(moves))
-	for i, m := range moves {
-		uids[i] = m.UID
-	}
-	return s.desk.Settled(s.opts.Folder, uids)
+	return done, nil
 }
 
 func (s *Source) flag(c *conn, set imap.UIDSet, flags ...imap.Flag) error {
@@ -712,7 +744,7 @@ func (s *Source) flag(c *conn, set imap.UIDSet, flags ...imap.Flag) error {
 	})
 }
 
-func (s *Source) move(c *conn, set imap.UIDSet, dest string) error {
+func (s *Source) moveSet(c *conn, set imap.UIDSet, dest string) error {
 	caps := c.Caps()
 	if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
 		return c.do(func() error {
