@@ -41,9 +41,13 @@ var severityWords = map[string]int{
 func ExtractFields(text string) Fields {
 	var f Fields
 	var seen [fieldEnvironment + 1]bool
-	for _, line := range splitLines(authorText(text, false)) {
-		t := trimSpace(line)
-		t = trimBullet(t)
+	// The lines authorText would join (joining trims only white space at
+	// their ends, which trimSpace trims anyway).
+	for _, line := range authorLines(text, false) {
+		if strings.IndexByte(line, ':') < 0 {
+			continue // the quick answer for most lines
+		}
+		t := trimBullet(trimSpace(line))
 		if len(t) < 3 || strings.IndexByte(t, ':') < 0 {
 			continue
 		}
@@ -77,9 +81,11 @@ func ExtractFields(text string) Fields {
 	return f
 }
 
+var bullets = []string{"- ", "* ", "• ", "· ", "– ", "— ", "+ ", "o "}
+
 // trimBullet drops a list bullet ("- ", "* ", "• ") in front of a line.
 func trimBullet(t string) string {
-	for _, b := range []string{"- ", "* ", "• ", "· ", "– ", "— ", "+ ", "o "} {
+	for _, b := range bullets {
 		if strings.HasPrefix(t, b) {
 			return trimSpace(t[len(b):])
 		}

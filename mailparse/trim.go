@@ -16,6 +16,11 @@ func NewText(text string) string {
 // authorText keeps the author's lines of text; dropSig also drops the signature
 // and mobile "Sent from" lines.
 func authorText(text string, dropSig bool) string {
+	return joinLines(authorLines(text, dropSig))
+}
+
+// authorLines returns the lines authorText keeps, not yet joined.
+func authorLines(text string, dropSig bool) []string {
 	lines := splitLines(text)
 	out := make([]string, 0, len(lines))
 	dropped := false // lines were dropped since the last kept text
@@ -42,10 +47,10 @@ lines:
 				continue
 			}
 		}
-		if isHistorySeparator(t) || isOutlookBlock(lines, i) {
+		if isHistorySeparator(t) || isOutlookBlock(lines, i, t) {
 			break
 		}
-		if n, strong := attribution(lines, i); n > 0 {
+		if n, strong := attribution(lines, i, t); n > 0 {
 			j := i + n
 			for j < len(lines) && trimSpace(lines[j]) == "" {
 				j++
@@ -71,7 +76,7 @@ lines:
 		}
 		break
 	}
-	return joinLines(out)
+	return out
 }
 
 // splitLines splits on \n, \r\n and lone \r.
@@ -86,11 +91,16 @@ func splitLines(s string) []string {
 // joinLines joins lines with \n, trims blank lines at both ends, trailing
 // white space on each line, and collapses 3 or more blank lines to 2.
 func joinLines(lines []string) string {
+	size := 0 // an upper bound of the length of the result
+	for _, l := range lines {
+		size += len(l) + 1
+	}
 	var b strings.Builder
+	b.Grow(size)
 	blank := 0
 	started := false
 	for _, l := range lines {
-		l = strings.TrimRight(l, " \t\u00a0\u202f\r")
+		l = trimRightBlank(l, " \t\r")
 		if l == "" {
 			blank++
 			continue
@@ -108,17 +118,100 @@ func joinLines(lines []string) string {
 	return b.String()
 }
 
-// trimSpace trims spaces, tabs, no-break and narrow no-break spaces.
+// trimSpace trims spaces, tabs, no-break and narrow no-break spaces (and CR,
+// FF, VT): strings.Trim(s, " \t\u00a0\u202f\r\f\v"), without decoding runes.
 func trimSpace(s string) string {
-	return strings.Trim(s, " \t\u00a0\u202f\r\f\v")
+	return trimRightBlank(trimLeftBlank(s, " \t\r\f\v"), " \t\r\f\v")
 }
 
+// The no-break and narrow no-break spaces, which trimSpace and friends trim
+// along with ASCII white space.
+const (
+	noBreakSpace       = "\u00a0"
+	narrowNoBreakSpace = "\u202f"
+)
+
+// trimLeftBlank trims from the start of s the bytes of ascii (control
+// characters and space only) and no-break and narrow no-break spaces: it is
+// strings.TrimLeft(s, ascii+"\u00a0\u202f") without decoding runes.
+func trimLeftBlank(s, ascii string) string {
+	for len(s) > 0 {
+		c := s[0]
+		switch {
+		case ' ' < c && c < utf8.RuneSelf: // the common case: text starts here
+			return s
+		case c <= ' ' && strings.IndexByte(ascii, c) >= 0:
+			s = s[1:]
+		case strings.HasPrefix(s, noBreakSpace):
+			s = s[len(noBreakSpace):]
+		case strings.HasPrefix(s, narrowNoBreakSpace):
+			s = s[len(narrowNoBreakSpace):]
+		default:
+			return s
+		}
+	}
+	return s
+}
+
+// trimRightBlank is trimLeftBlank at the end of s: strings.TrimRight(s,
+// ascii+"\u00a0\u202f"). A no-break space is trimmed only when its bytes end
+// s, which is when strings.TrimRight decodes one there.
+func trimRightBlank(s, ascii string) string {
+	for len(s) > 0 {
+		c := s[len(s)-1]
+		switch {
+		case ' ' < c && c < utf8.RuneSelf:
+			return s
+		case c <= ' ' && strings.IndexByte(ascii, c) >= 0:
+			s = s[:len(s)-1]
+		case strings.HasSuffix(s, noBreakSpace):
+			s = s[:len(s)-len(noBreakSpace)]
+		case strings.HasSuffix(s, narrowNoBreakSpace):
+			s = s[:len(s)-len(narrowNoBreakSpace)]
+		default:
+			return s
+		}
+	}
+	return s
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring case as
+// strings.EqualFold does.
 func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+	if len(s) < len(prefix) || len(prefix) == 0 {
+		return len(s) >= len(prefix)
+	}
+	if asciiFoldDiffer(s[0], prefix[0]) {
+		return false // the quick answer for most lines
+	}
+	return strings.EqualFold(s[:len(prefix)], prefix)
 }
 
+// hasSuffixFold reports whether s ends with suffix, ignoring case as
+// strings.EqualFold does.
 func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+	if len(s) < len(suffix) || len(suffix) == 0 {
+		return len(s) >= len(suffix)
+	}
+	if asciiFoldDiffer(s[len(s)-1], suffix[len(suffix)-1]) {
+		return false
+	}
+	return strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// asciiFoldDiffer reports whether a and b are both ASCII and differ other than
+// by case. An ASCII byte is always a whole character, and no other character
+// folds to an ASCII one that is not its ASCII upper or lower case, so two
+// strings whose first (or last) bytes differ so are not strings.EqualFold.
+func asciiFoldDiffer(a, b byte) bool {
+	return a < utf8.RuneSelf && b < utf8.RuneSelf && lowerASCII(a) != lowerASCII(b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 var attributionStarts = []string{"on ", "le ", "am ", "el ", "il ", "op ", "em ", "den ", "w dniu "}
@@ -150,11 +243,10 @@ func startsAttribution(t string) bool {
 	return false
 }
 
-// attribution reports whether lines[i] starts a reply attribution and how many
-// lines it takes (1 or 2: Gmail wraps long ones). strong means it has the
-// "On <date> … wrote:" shape, weak only the "… wrote:" end.
-func attribution(lines []string, i int) (n int, strong bool) {
-	t := trimSpace(lines[i])
+// attribution reports whether lines[i] (t trimmed) starts a reply attribution
+// and how many lines it takes (1 or 2: Gmail wraps long ones). strong means it
+// has the "On <date> … wrote:" shape, weak only the "… wrote:" end.
+func attribution(lines []string, i int, t string) (n int, strong bool) {
 	if len(t) > 400 {
 		return 0, false
 	}
@@ -164,7 +256,7 @@ func attribution(lines []string, i int) (n int, strong bool) {
 	}
 	if start && i+1 < len(lines) {
 		next := trimSpace(lines[i+1])
-		if len(next) < 300 && next != "" && next[0] != '>' && endsAttribution(t+" "+next) {
+		if len(next) < 300 && strings.HasSuffix(next, ":") && next[0] != '>' && endsAttribution(t+" "+next) {
 			return 2, true
 		}
 	}
@@ -197,9 +289,10 @@ func isHistorySeparator(t string) bool {
 }
 
 // isOutlookBlock recognises the header block Outlook puts above history:
-// "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …".
-func isOutlookBlock(lines []string, i int) bool {
-	label, _, ok := splitLabel(trimSpace(lines[i]))
+// "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …"
+// starting at lines[i] (t trimmed).
+func isOutlookBlock(lines []string, i int, t string) bool {
+	label, _, ok := splitLabel(t)
 	if !ok {
 		return false
 	}
