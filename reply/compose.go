@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"casemail/intake"
 )
@@ -86,10 +85,7 @@ func compose(sender netmail.Address, m *intake.Outgoing) ([]byte, error) {
 	if id == "" {
 		return nil, permanent(fmt.Errorf("reply: outgoing mail has no usable Message-ID (%q)", HeaderText(m.MessageID)))
 	}
-	text := m.Text
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
-	}
+	text := m.Text // appendQP replaces invalid UTF-8
 
 	size := 1024 + len(m.Subject)*3 + len(text)*3/2
 	for _, a := range m.Attachments {

@@ -1,5 +1,7 @@
 package reply
 
+import "unicode/utf8"
+
 // qpLineMax is the longest encoded line, without its CRLF (RFC 2045).
 const qpLineMax = 76
 
@@ -16,9 +18,10 @@ var qpLiteral = func() (t [256]bool) {
 
 const upperhex = "0123456789ABCDEF"
 
-// appendQP appends s encoded as quoted-printable text to dst. The output is
-// what mime/quotedprintable.Writer (text mode) writes, line for line,
-// except in two points:
+// appendQP appends s encoded as quoted-printable text to dst. Invalid UTF-8
+// in s is encoded as strings.ToValidUTF8(s, "\uFFFD") would have it. The
+// output is what mime/quotedprintable.Writer (text mode) writes, line for
+// line, except in two points:
 //
 //   - a "." that would start a line is written "=2E", so that no line of the
 //     body starts with a dot and the DATA transfer needs no dot-stuffing;
@@ -40,13 +43,25 @@ func appendQP(dst []byte, s string) []byte {
 			if c == '\r' && i < len(s) && s[i] == '\n' {
 				i++
 			}
-		case !qpLiteral[c] || (c == '.' && n == 0):
-			if n > qpLineMax-4 {
-				dst = append(dst, '=', '\r', '\n')
-				n = 0
+		case c >= utf8.RuneSelf:
+			_, size := utf8.DecodeRuneInString(s[i:])
+			seq := s[i : i+size]
+			i += size
+			if size == 1 {
+				// Invalid: one replacement character for the run.
+				seq = "\uFFFD"
+				for i < len(s) && s[i] >= utf8.RuneSelf {
+					if _, size := utf8.DecodeRuneInString(s[i:]); size > 1 {
+						break
+					}
+					i++
+				}
 			}
-			dst = append(dst, '=', upperhex[c>>4], upperhex[c&0x0f])
-			n += 3
+			for k := 0; k < len(seq); k++ {
+				dst, n = qpEncode(dst, n, seq[k])
+			}
+		case !qpLiteral[c] || (c == '.' && n == 0):
+			dst, n = qpEncode(dst, n, c)
 			i++
 		default:
 			if n == qpLineMax-1 {
@@ -57,16 +72,28 @@ func appendQP(dst []byte, s string) []byte {
 				}
 			}
 			// A run of literal bytes, up to the end of the line.
-			j, end := i+1, min(len(s), i+qpLineMax-1-n)
-			for j < end && qpLiteral[s[j]] {
-				j++
+			run := s[i:min(len(s), i+qpLineMax-1-n)]
+			k := 1
+			for k < len(run) && qpLiteral[run[k]] {
+				k++
 			}
-			dst = append(dst, s[i:j]...)
-			n += j - i
-			i = j
+			dst = append(dst, run[:k]...)
+			n += k
+			i += k
 		}
 	}
 	return qpEndLine(dst, n)
+}
+
+// qpEncode appends c as "=XX" to the current line, n octets long, after a
+// soft line break when it would not fit. It returns the new length of the
+// line.
+func qpEncode(dst []byte, n int, c byte) ([]byte, int) {
+	if n > qpLineMax-4 {
+		dst = append(dst, '=', '\r', '\n')
+		n = 0
+	}
+	return append(dst, '=', upperhex[c>>4], upperhex[c&0x0f]), n + 3
 }
 
 // qpEndLine encodes a space or tab ending the current line, n octets long,
