@@ -125,3 +125,11 @@ func TestBenchMailsParse(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func BenchmarkDetectLanguage(b *testing.B) {
+	m, _ := mailparse.Parse(bytes.NewReader(typicalMail()), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		mailparse.DetectLanguage(m.Text, "")
+	}
+}

@@ -9,21 +9,25 @@ import (
 // maxLangScan bounds how much text DetectLanguage reads.
 const maxLangScan = 4 << 10
 
-var frenchWords = map[string]bool{
-	"le": true, "la": true, "les": true, "des": true, "est": true, "et": true, "je": true, "vous": true,
-	"nous": true, "pour": true, "pas": true, "une": true, "du": true, "dans": true, "avec": true, "sur": true,
-	"merci": true, "bonjour": true, "ce": true, "cette": true, "qui": true, "que": true, "ne": true, "au": true,
-	"aux": true, "mon": true, "ma": true, "mes": true, "votre": true, "vos": true, "notre": true, "cordialement": true,
-	"il": true, "elle": true, "sont": true, "mais": true, "ou": true, "plus": true, "depuis": true, "avons": true,
-	"avez": true, "être": true, "fait": true, "très": true, "problème": true, "salut": true, "bonsoir": true,
-}
-
-var englishWords = map[string]bool{
-	"the": true, "and": true, "is": true, "are": true, "to": true, "of": true, "for": true, "you": true,
-	"we": true, "i": true, "it": true, "this": true, "that": true, "with": true, "not": true, "please": true,
-	"thanks": true, "thank": true, "hello": true, "hi": true, "have": true, "be": true, "on": true, "in": true,
-	"our": true, "my": true, "your": true, "was": true, "from": true, "since": true, "but": true, "can": true,
-	"regards": true, "issue": true, "when": true, "there": true, "has": true, "does": true, "doesn't": true,
+// stopWordLang tells whether w is one of the common French ('f') or English
+// ('e') words DetectLanguage counts (0 if neither); w is lower case.
+func stopWordLang(w string) byte {
+	switch w {
+	case "le", "la", "les", "des", "est", "et", "je", "vous",
+		"nous", "pour", "pas", "une", "du", "dans", "avec", "sur",
+		"merci", "bonjour", "ce", "cette", "qui", "que", "ne", "au",
+		"aux", "mon", "ma", "mes", "votre", "vos", "notre", "cordialement",
+		"il", "elle", "sont", "mais", "ou", "plus", "depuis", "avons",
+		"avez", "être", "fait", "très", "problème", "salut", "bonsoir":
+		return 'f'
+	case "the", "and", "is", "are", "to", "of", "for", "you",
+		"we", "i", "it", "this", "that", "with", "not", "please",
+		"thanks", "thank", "hello", "hi", "have", "be", "on", "in",
+		"our", "my", "your", "was", "from", "since", "but", "can",
+		"regards", "issue", "when", "there", "has", "does", "doesn't":
+		return 'e'
+	}
+	return 0
 }
 
 // DetectLanguage returns "fr" or "en": from Content-Language when it says fr
@@ -40,47 +44,47 @@ func DetectLanguage(text, contentLanguage string) string {
 	if len(text) > maxLangScan {
 		text = truncate(text, maxLangScan)
 	}
-	fr, en := 0, 0
-	var word [32]byte
-	n := 0
-	for i := 0; i <= len(text); {
-		var r rune
-		size := 1
-		if i < len(text) {
-			r, size = utf8.DecodeRuneInString(text[i:])
-		}
-		if i < len(text) && (unicode.IsLetter(r) || r == '\'' || r == '’') {
-			switch r {
-			case 'é', 'è', 'ê', 'à', 'ç', 'ù', 'û', 'ô', 'î', 'â', 'ë', 'ï':
-				fr++
+	var c langCount
+	for i := 0; i < len(text); {
+		if b := text[i]; b < utf8.RuneSelf { // ASCII: no decoding, no Unicode tables
+			if !isASCIIWordByte(b) {
+				c.endWord()
+				i++
+				continue
 			}
-			if r == '’' {
-				r = '\''
+			j, upper := i, false
+			for ; j < len(text) && isASCIIWordByte(text[j]); j++ {
+				upper = upper || 'A' <= text[j] && text[j] <= 'Z'
 			}
-			if n+utf8.RuneLen(r) <= len(word) {
-				n += utf8.EncodeRune(word[n:], unicode.ToLower(r))
+			if c.n == 0 && !upper && (j == len(text) || text[j] < utf8.RuneSelf) {
+				c.count(text[i:j]) // a whole word in lower case: no copy
 			} else {
-				n = len(word) + 1
+				c.addASCII(text[i:j])
 			}
-		} else if n > 0 {
-			if n <= len(word) {
-				w := word[:n]
-				// French elisions: "l'équipe", "j'ai", "d'accès"
-				if n > 2 && w[1] == '\'' && strings.IndexByte("ljdcnmst", w[0]) >= 0 {
-					fr++
-				} else if frenchWords[string(w)] {
-					fr += 2
-				} else if englishWords[string(w)] {
-					en += 2
-				}
-			}
-			n = 0
+			i = j
+			continue
 		}
-		if i == len(text) {
-			break
-		}
+		r, size := utf8.DecodeRuneInString(text[i:])
 		i += size
+		if !unicode.IsLetter(r) && r != '’' {
+			c.endWord()
+			continue
+		}
+		switch r {
+		case 'é', 'è', 'ê', 'à', 'ç', 'ù', 'û', 'ô', 'î', 'â', 'ë', 'ï':
+			c.fr++
+		}
+		if r == '’' {
+			r = '\''
+		}
+		if c.n+utf8.RuneLen(r) <= len(c.word) {
+			c.n += utf8.EncodeRune(c.word[c.n:], unicode.ToLower(r))
+		} else {
+			c.n = len(c.word) + 1
+		}
 	}
+	c.endWord()
+	fr, en := c.fr, c.en
 	if fr > en {
 		return "fr"
 	}
@@ -88,3 +92,54 @@ func DetectLanguage(text, contentLanguage string) string {
 }
 
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// langCount counts the French and English hints of a text as DetectLanguage
+// reads it, word by word.
+type langCount struct {
+	fr, en int
+	word   [32]byte // the current word, lower-cased
+	n      int      // its length; len(word)+1 once it is too long to be a hint
+}
+
+// addASCII adds ASCII letters and apostrophes to the current word.
+func (c *langCount) addASCII(s string) {
+	if c.n+len(s) > len(c.word) {
+		c.n = len(c.word) + 1
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		c.word[c.n+i] = lowerASCII(s[i])
+	}
+	c.n += len(s)
+}
+
+func isASCIIWordByte(b byte) bool { return isASCIILetter(b) || b == '\'' }
+
+// endWord counts the word just read, if any.
+func (c *langCount) endWord() {
+	if c.n == 0 {
+		return
+	}
+	if c.n <= len(c.word) {
+		c.count(string(c.word[:c.n]))
+	}
+	c.n = 0
+}
+
+// count counts the hints of a whole word, in lower case.
+func (c *langCount) count(w string) {
+	// French elisions: "l'équipe", "j'ai", "d'accès"
+	if len(w) > 2 && w[1] == '\'' && strings.IndexByte("ljdcnmst", w[0]) >= 0 {
+		c.fr++
+	} else if len(w) <= maxStopWord {
+		switch stopWordLang(w) {
+		case 'f':
+			c.fr += 2
+		case 'e':
+			c.en += 2
+		}
+	}
+}
+
+// maxStopWord is the length of the longest word stopWordLang knows.
+const maxStopWord = len("cordialement")
