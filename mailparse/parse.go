@@ -777,30 +777,8 @@ func normalizeText(s string) string {
 	blank := 0
 	started := false
 	for len(s) > 0 {
-		i := strings.IndexAny(s, "\r\n")
 		var line string
-		if i < 0 {
-			line, s = s, ""
-		} else {
-			line = s[:i]
-			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
-				s = s[i+2:]
-			} else {
-				s = s[i+1:]
-			}
-		}
-		line = strings.TrimRight(line, " \t\u00a0\u202f\f\v")
-		if hasControl(line) {
-			line = strings.Map(func(r rune) rune {
-				if r == '\t' {
-					return r
-				}
-				if r < 0x20 || r == 0x7f {
-					return -1
-				}
-				return r
-			}, line)
-		}
+		line, s = normalLine(s)
 		if line == "" {
 			blank++
 			continue
@@ -822,11 +800,92 @@ func normalizeText(s string) string {
 	return b.String()
 }
 
+// normalLine cuts the first line off s, at \n, \r\n or a lone \r, and returns
+// it trimmed of trailing white space and without control characters other
+// than tab.
+func normalLine(s string) (line, rest string) {
+	i := controlIndex(s)
+	if i >= 0 && s[i] != '\n' && s[i] != '\r' {
+		return controlLine(s) // a control character inside the line
+	}
+	if i < 0 {
+		line, rest = s, ""
+	} else {
+		line, rest = s[:i], skipLineEnd(s[i:])
+	}
+	return trimRightBlank(line, " \t\f\v"), rest
+}
+
+// controlLine is normalLine for a line that holds control characters.
+func controlLine(s string) (line, rest string) {
+	i := strings.IndexAny(s, "\r\n")
+	if i < 0 {
+		line, rest = s, ""
+	} else {
+		line, rest = s[:i], skipLineEnd(s[i:])
+	}
+	line = trimRightBlank(line, " \t\f\v")
+	if hasControl(line) {
+		line = strings.Map(func(r rune) rune {
+			if r == '\t' {
+				return r
+			}
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, line)
+	}
+	return line, rest
+}
+
+// skipLineEnd drops the \n, \r\n or \r that s starts with.
+func skipLineEnd(s string) string {
+	if strings.HasPrefix(s, "\r\n") {
+		return s[2:]
+	}
+	return s[1:]
+}
+
 func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return true
+	return controlIndex(s) >= 0
+}
+
+// controlIndex returns the index of the first control byte of s other than
+// tab (below 0x20, or DEL), or -1 if there is none.
+func controlIndex(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// Eight bytes at a time, looked at one by one only when one of them
+		// is below 0x20 or DEL.
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if hasByteBelow(x, 0x20) || hasByteBelow(x^(0x7f*lowBytes), 1) {
+			if j := controlIndexBytes(s[i : i+8]); j >= 0 {
+				return i + j
+			}
 		}
 	}
-	return false
+	if j := controlIndexBytes(s[i:]); j >= 0 {
+		return i + j
+	}
+	return -1
+}
+
+// controlIndexBytes is controlIndex a byte at a time.
+func controlIndexBytes(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
+const lowBytes = 0x0101010101010101 // 0x01 in each byte of a uint64
+
+// hasByteBelow reports whether one of the eight bytes of x is below n, for
+// n <= 0x80 (the classic "hasless" bit trick).
+func hasByteBelow(x uint64, n byte) bool {
+	return (x-lowBytes*uint64(n))&^x&(0x80*lowBytes) != 0
 }
