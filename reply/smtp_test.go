@@ -1,6 +1,7 @@
 package reply_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -462,5 +463,146 @@ func BenchmarkSend(b *testing.B) {
 	b.StopTimer()
 	if got := s.Connections(); got != 1 {
 		b.Errorf("connections = %d, want 1", got)
+	}
+}
+
+// nullServer is an SMTP server on 127.0.0.1 that says yes to everything
+// and throws mail away, spending little CPU on it: benchmarks against it
+// measure mostly the client. It returns the options to reach it.
+func nullServer(b testing.TB) reply.Options {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b.Cleanup(func() { c.Close() })
+			go nullSession(c)
+		}
+	}()
+	return reply.Options{
+		Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: reply.TLSNone,
+		From: testFrom, Timeout: 5 * time.Second, HelloName: "casemail.test",
+	}
+}
+
+func nullSession(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	io.WriteString(c, "220 null\r\n")
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		var reply string
+		switch strings.ToUpper(string(line[:min(4, len(line))])) {
+		case "EHLO":
+			reply = "250-null\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+		case "DATA":
+			io.WriteString(c, "354 go on\r\n")
+			for {
+				line, err := r.ReadSlice('\n')
+				if err != nil && err != bufio.ErrBufferFull {
+					return
+				}
+				if string(line) == ".\r\n" {
+					break
+				}
+			}
+			reply = "250 queued\r\n"
+		case "QUIT":
+			io.WriteString(c, "221 bye\r\n")
+			return
+		default:
+			reply = "250 ok\r\n"
+		}
+		if _, err := io.WriteString(c, reply); err != nil {
+			return
+		}
+	}
+}
+
+// BenchmarkSendNotification composes and sends the 21 KiB notification of
+// BenchmarkComposeNotification.
+func BenchmarkSendNotification(b *testing.B) {
+	b.Run("sink", func(b *testing.B) {
+		benchSend(b, mustSMTP(b, newSink(b, sinkOptions{TLS: "none"}), nil), notification())
+	})
+	b.Run("null", func(b *testing.B) {
+		c, err := reply.NewSMTP(nullServer(b), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		benchSend(b, c, notification())
+	})
+}
+
+func benchSend(b *testing.B, c *reply.SMTP, m *intake.Outgoing) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(m.Text)))
+	defer reportCPU(b, processCPU())
+	for b.Loop() {
+		if err := c.Send(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// reportCPU reports the CPU time the process (client and server) used per
+// operation since start, which includes the server's work.
+func reportCPU(b *testing.B, start time.Duration) {
+	if cpu := processCPU(); cpu > 0 && b.N > 0 {
+		b.ReportMetric(float64(cpu-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkSendComposed sends mails composed beforehand: what is left on
+// the SMTP conversation's path once composing happens elsewhere.
+func BenchmarkSendComposed(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		m    *intake.Outgoing
+	}{{"small", outgoing(0)}, {"notification", notification()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := newSink(b, sinkOptions{TLS: "none"})
+			c := mustSMTP(b, s, nil)
+			benchSendComposed(b, c, bc.m)
+			if got := s.Connections(); got != 1 {
+				b.Errorf("connections = %d, want 1", got)
+			}
+		})
+		b.Run(bc.name+"/null", func(b *testing.B) {
+			c, err := reply.NewSMTP(nullServer(b), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			benchSendComposed(b, c, bc.m)
+		})
+	}
+}
+
+func benchSendComposed(b *testing.B, c *reply.SMTP, m *intake.Outgoing) {
+	data, err := c.Compose(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	defer reportCPU(b, processCPU())
+	for b.Loop() {
+		if err := c.SendComposed(ctx, m, data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
