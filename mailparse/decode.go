@@ -141,15 +141,25 @@ type qpReader struct {
 	err   error
 }
 
+// Read decodes as many lines as fit in p: a reader that reads the whole part
+// (most do) needs few calls.
 func (q *qpReader) Read(p []byte) (int, error) {
-	for len(q.out) == 0 {
-		if q.err != nil {
-			return 0, q.err
+	n := 0
+	for n < len(p) {
+		if len(q.out) == 0 {
+			if q.err != nil {
+				break
+			}
+			q.fill()
+			continue
 		}
-		q.fill()
+		k := copy(p[n:], q.out)
+		q.out = q.out[k:]
+		n += k
 	}
-	n := copy(p, q.out)
-	q.out = q.out[n:]
+	if n == 0 && len(p) > 0 {
+		return 0, q.err
+	}
 	return n, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -580,17 +581,40 @@ func unhex(c byte) byte {
 	}
 }
 
-// readAllLimit reads r to the end, keeping at most max bytes.
+// readAllLimit reads r to the end, keeping at most max bytes. b comes from
+// textBufs: give it back with putTextBuf once done with it.
 func readAllLimit(r io.Reader, max int) (b []byte, truncated bool, err error) {
-	var buf bytes.Buffer
-	n, err := io.CopyN(&buf, r, int64(max)+1)
-	if n > int64(max) {
-		truncated = true
-		_, err = io.Copy(io.Discard, r)
-		return buf.Bytes()[:max], truncated, err
+	b = getTextBuf()
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // room to grow
+		}
+		// Read one byte more than max to tell a text of max bytes from a longer one.
+		n, rerr := r.Read(b[len(b):min(cap(b), max+1)])
+		b = b[:len(b)+n]
+		if len(b) > max {
+			_, err = io.Copy(io.Discard, r)
+			return b[:max], true, err
+		}
+		if rerr != nil {
+			if rerr == io.EOF {
+				rerr = nil
+			}
+			return b, false, rerr
+		}
 	}
-	if err == io.EOF {
-		err = nil
+}
+
+// textBufs holds buffers for readAllLimit: text parts are read whole, then
+// converted, so one buffer per parse at a time is enough.
+var textBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func getTextBuf() []byte { return (*textBufs.Get().(*[]byte))[:0] }
+
+// putTextBuf gives back a buffer from readAllLimit. Oversized ones are left to
+// the garbage collector.
+func putTextBuf(b []byte) {
+	if cap(b) <= 1<<20 {
+		textBufs.Put(&b)
 	}
-	return buf.Bytes(), false, err
 }

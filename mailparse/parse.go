@@ -512,6 +512,7 @@ func (p *parser) leaf(h getter, mt string, params map[string]string, body io.Rea
 			p.textCut = true
 		}
 		p.html = append(p.html, []byte(p.toUTF8(b, params["charset"], path)))
+		putTextBuf(b)
 	default:
 		p.attachment(r, mt, name, path)
 	}
@@ -534,7 +535,9 @@ func (p *parser) readText(r io.Reader, cs string, max int, path string) (string,
 	if cut {
 		p.textCut = true
 	}
-	return p.toUTF8(b, cs, path), true
+	s := p.toUTF8(b, cs, path)
+	putTextBuf(b)
+	return s, true
 }
 
 // toUTF8 converts b from charset cs.
