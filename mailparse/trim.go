@@ -214,7 +214,7 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-var attributionStarts = []string{"on ", "le ", "am ", "el ", "il ", "op ", "em ", "den ", "w dniu "}
+var attributionStarts = newPrefixSet("on ", "le ", "am ", "el ", "il ", "op ", "em ", "den ", "w dniu ")
 
 var attributionEnds = []string{
 	"wrote", "a écrit", "a ecrit", "a écrit\u00a0", "schrieb", "escribió", "ha scritto", "escreveu", "schreef", "skrev", "napisał",
@@ -235,12 +235,7 @@ func endsAttribution(t string) bool {
 }
 
 func startsAttribution(t string) bool {
-	for _, p := range attributionStarts {
-		if hasPrefixFold(t, p) {
-			return true
-		}
-	}
-	return false
+	return attributionStarts.matchFold(t)
 }
 
 // attribution reports whether lines[i] (t trimmed) starts a reply attribution
@@ -338,18 +333,50 @@ func splitLabel(t string) (label, value string, ok bool) {
 	return strings.ToLower(l), trimSpace(v), true
 }
 
-var mobileSignatures = []string{
+var mobileSignatures = newPrefixSet(
 	"sent from my ", "sent from outlook", "sent from mail for windows", "sent from yahoo mail", "sent from proton mail",
 	"get outlook for ", "envoyé de mon ", "envoye de mon ", "envoyé depuis ", "envoye depuis ",
 	"envoyé à partir de ", "obtenir outlook pour ", "télécharger outlook pour ",
-}
+)
 
 func isMobileSignature(t string) bool {
 	if len(t) > 80 {
 		return false
 	}
-	for _, s := range mobileSignatures {
-		if hasPrefixFold(t, s) {
+	return mobileSignatures.matchFold(t)
+}
+
+// prefixSet is a list of lower-case prefixes that start with an ASCII letter,
+// with the set of their first letters: most lines start with none of them.
+type prefixSet struct {
+	list  []string
+	first string
+}
+
+func newPrefixSet(list ...string) prefixSet {
+	var first []byte
+	for _, p := range list {
+		if p[0] >= utf8.RuneSelf || p[0] != lowerASCII(p[0]) {
+			panic("mailparse: prefix " + p + " does not start with a lower-case ASCII letter")
+		}
+		if strings.IndexByte(string(first), p[0]) < 0 {
+			first = append(first, p[0])
+		}
+	}
+	return prefixSet{list: list, first: string(first)}
+}
+
+// matchFold reports whether t starts with one of the prefixes, ignoring case
+// as strings.EqualFold does.
+func (ps prefixSet) matchFold(t string) bool {
+	if t == "" {
+		return false
+	}
+	if c := t[0]; c < utf8.RuneSelf && strings.IndexByte(ps.first, lowerASCII(c)) < 0 {
+		return false // see asciiFoldDiffer
+	}
+	for _, p := range ps.list {
+		if hasPrefixFold(t, p) {
 			return true
 		}
 	}
