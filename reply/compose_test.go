@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -238,5 +239,116 @@ func TestAttachmentName(t *testing.T) {
 	got := reply.AttachmentName(long)
 	if len(got) > 255 || !strings.HasSuffix(got, ".pdf") || !utf8.ValidString(got) {
 		t.Errorf("AttachmentName(long) = %q (%d bytes)", got, len(got))
+	}
+}
+
+// Long header values are folded into lines a mail program accepts, and
+// read back as they were.
+func TestComposeLongHeaders(t *testing.T) {
+	m := outgoing(1)
+	m.Subject = "[CASE-1000] " + strings.Repeat("Réponse très longue à «ça» ", 12)
+	m.FromName = strings.Repeat("Élodie ", 25)
+	m.To = nil
+	for i := range 30 {
+		m.To = append(m.To, fmt.Sprintf(`"Dupont, Jean %d" <jean.dupont.%d@customer.example>`, i, i))
+	}
+	m.To = append(m.To, strings.Repeat("Ünïcødé ", 20)+"<u@customer.example>")
+	m.References = nil
+	for i := range 20 {
+		m.References = append(m.References, fmt.Sprintf("<ref-%d.%s@customer.example>", i, strings.Repeat("x", 40)))
+	}
+	quoteName := `rapport "final" \ été ` + strings.Repeat("é", 100) + ".pdf"
+	m.Attachments = []intake.OutAttached{
+		{Name: strings.Repeat("très long nom ", 20) + ".txt", ContentType: "text/plain", Data: []byte("a")},
+		{Name: `say "hi" \ there.txt`, ContentType: "text/plain", Data: []byte("b")},
+		{Name: quoteName, ContentType: "application/pdf", Data: []byte("c")},
+	}
+	data := raw(t, m)
+	header, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
+	for i, line := range strings.Split(string(header), "\r\n") {
+		if len(line) > 998 {
+			t.Errorf("header line %d is %d octets", i+1, len(line))
+		}
+		if len(line) > 78 && strings.Contains(strings.TrimSpace(line), " ") {
+			t.Errorf("header line %d is %d octets and could have been folded: %q", i+1, len(line), line)
+		}
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := new(mime.WordDecoder)
+	if subj, err := dec.DecodeHeader(msg.Header.Get("Subject")); err != nil || subj != reply.HeaderText(m.Subject) {
+		t.Errorf("Subject = %q (%v), want %q", subj, err, reply.HeaderText(m.Subject))
+	}
+	from, err := msg.Header.AddressList("From")
+	if err != nil || len(from) != 1 || from[0].Name != strings.TrimSpace(m.FromName) {
+		t.Errorf("From = %q (%v)", msg.Header.Get("From"), err)
+	}
+	to, err := msg.Header.AddressList("To")
+	if err != nil || len(to) != 31 {
+		t.Fatalf("To = %q (%v)", msg.Header.Get("To"), err)
+	}
+	if to[7].Name != "Dupont, Jean 7" || to[7].Address != "jean.dupont.7@customer.example" {
+		t.Errorf("To[7] = %+v", to[7])
+	}
+	if want := strings.TrimSpace(strings.Repeat("Ünïcødé ", 20)); to[30].Name != want {
+		t.Errorf("To[30] name = %q, want %q", to[30].Name, want)
+	}
+	if got, want := msg.Header.Get("References"), strings.Join(m.References, " "); got != want {
+		t.Errorf("References = %q, want %q", got, want)
+	}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var names []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.FileName() == "" {
+			continue
+		}
+		name, err := dec.DecodeHeader(p.FileName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ctParams, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		if err != nil {
+			t.Fatalf("attachment Content-Type %q: %v", p.Header.Get("Content-Type"), err)
+		}
+		if n, _ := dec.DecodeHeader(ctParams["name"]); n != name {
+			t.Errorf("Content-Type name %q, Content-Disposition filename %q", n, name)
+		}
+		names = append(names, name)
+	}
+	want := []string{reply.AttachmentName(m.Attachments[0].Name), `say "hi" _ there.txt`, reply.AttachmentName(quoteName)}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Errorf("attachment names %q, want %q", names, want)
+	}
+}
+
+// The package's Compose and a sender's write the same mail.
+func TestComposeMethod(t *testing.T) {
+	c, err := reply.NewSMTP(reply.Options{Host: "127.0.0.1", TLS: reply.TLSNone, From: testFrom}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := outgoing(1)
+	got, err := c.Compose(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := raw(t, m); !bytes.Equal(got, want) {
+		t.Errorf("SMTP.Compose\n%q\nCompose\n%q", got, want)
+	}
+	if !bytes.HasSuffix(got, []byte("\r\n")) || bytes.Contains(bytes.ReplaceAll(got, []byte("\r\n"), nil), []byte("\n")) {
+		t.Error("not CRLF line ends")
 	}
 }

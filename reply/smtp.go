@@ -59,9 +59,11 @@ type Options struct {
 }
 
 // SMTP sends mail through one SMTP server over one connection, kept open
-// between sends and dialled again when it breaks. Send and Check may be
-// called from one goroutine at a time; calls are serialised by a mutex
-// anyway, so concurrent use is safe but not parallel.
+// between sends and dialled again when it breaks. Send, SendComposed and
+// Check may be called from one goroutine at a time; calls are serialised by
+// a mutex anyway, so concurrent use is safe but not parallel. Compose takes
+// no lock and runs in parallel with them: composing the next mail on
+// another goroutine keeps it off the SMTP conversation's path.
 type SMTP struct {
 	opts   Options
 	sender netmail.Address // From: the support address, display name header-safe
@@ -75,7 +77,7 @@ type SMTP struct {
 
 var _ intake.Sender = (*SMTP)(nil)
 
-// ErrClosed is returned by Send after Close.
+// ErrClosed is returned by Send and SendComposed after Close.
 var ErrClosed = errors.New("reply: SMTP sender closed")
 
 // NewSMTP checks opts and returns a sender. It does not connect: the first
