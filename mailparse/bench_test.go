@@ -113,6 +113,16 @@ func BenchmarkAnalyzeTypical(b *testing.B) {
 	}
 }
 
+// BenchmarkAnalyzeText is BenchmarkAnalyzeTypical in one call.
+func BenchmarkAnalyzeText(b *testing.B) {
+	m, _ := mailparse.Parse(bytes.NewReader(typicalMail()), nil)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(m.Text)))
+	for b.Loop() {
+		mailparse.AnalyzeText(m.Text, m.ContentLanguage)
+	}
+}
+
 func TestBenchMailsParse(t *testing.T) {
 	for i, raw := range [][]byte{typicalMail(), htmlMail(), attachmentMail()} {
 		m, err := mailparse.Parse(bytes.NewReader(raw), nil)

@@ -94,6 +94,12 @@ func checkTextEqual(t *testing.T, s string) {
 	check("normalizeText", same(func() string { return normalizeText(s) }, func() string { return refNormalizeText(s) }))
 	for _, cl := range []string{"", "de", "FR"} {
 		check("DetectLanguage", same(func() string { return DetectLanguage(s, cl) }, func() string { return refDetectLanguage(s, cl) }))
+		check("AnalyzeText", same(func() TextAnalysis { return AnalyzeText(s, cl) }, func() TextAnalysis {
+			return TextAnalysis{NewText: refNewText(s), Fields: refExtractFields(s), Lang: refDetectLanguage(s, cl)}
+		}))
+		check("AnalyzeText vs the three calls", same(func() TextAnalysis { return AnalyzeText(s, cl) }, func() TextAnalysis {
+			return TextAnalysis{NewText: NewText(s), Fields: ExtractFields(s), Lang: DetectLanguage(s, cl)}
+		}))
 	}
 	if len(s) < 200 {
 		for _, fix := range []string{"wrote", "a écrit", "on ", "sent from my ", "begin forwarded message"} {

@@ -39,11 +39,16 @@ var severityWords = map[string]int{
 // lines of a new-case mail, in English or French, outside quoted text and
 // history. The first occurrence of each label wins.
 func ExtractFields(text string) Fields {
+	return fieldsOf(authorLines(text, false))
+}
+
+// fieldsOf reads the fields of the lines authorLines kept (without dropSig).
+// They are the lines authorText would join: joining trims only white space at
+// their ends, which trimSpace trims anyway.
+func fieldsOf(lines []string) Fields {
 	var f Fields
 	var seen [fieldEnvironment + 1]bool
-	// The lines authorText would join (joining trims only white space at
-	// their ends, which trimSpace trims anyway).
-	for _, line := range authorLines(text, false) {
+	for _, line := range lines {
 		if strings.IndexByte(line, ':') < 0 {
 			continue // the quick answer for most lines
 		}

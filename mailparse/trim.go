@@ -21,34 +21,56 @@ func authorText(text string, dropSig bool) string {
 
 // authorLines returns the lines authorText keeps, not yet joined.
 func authorLines(text string, dropSig bool) []string {
-	lines := splitLines(text)
-	out := make([]string, 0, len(lines))
-	dropped := false // lines were dropped since the last kept text
-lines:
-	for i := 0; i < len(lines); i++ {
+	all, own := readAuthorLines(splitLines(text), !dropSig, dropSig)
+	if dropSig {
+		return own
+	}
+	return all
+}
+
+// readAuthorLines reads a text's lines once for the two uses of authorLines:
+// all is what it keeps without dropSig (when wantAll), own with dropSig (when
+// wantOwn). The two differ only in that own stops at the signature and skips
+// mobile "Sent from" lines.
+func readAuthorLines(lines []string, wantAll, wantOwn bool) (all, own []string) {
+	a := keptLines{on: wantAll}
+	o := keptLines{on: wantOwn}
+	if wantAll {
+		a.out = make([]string, 0, len(lines))
+	}
+	if wantOwn {
+		o.out = make([]string, 0, len(lines))
+	}
+	redoOwn := false
+	for i := 0; i < len(lines) && (a.on || o.on); i++ {
 		l := lines[i]
 		t := trimSpace(l)
 		if t == "" {
-			if dropped && len(out) > 0 && out[len(out)-1] == "" {
-				continue // a blank line on both sides of a dropped quote: keep one
-			}
-			out = append(out, "")
+			a.blank()
+			o.blank()
 			continue
 		}
 		if t[0] == '>' {
-			dropped = true
+			a.dropped, o.dropped = true, true
 			continue
 		}
-		if dropSig {
+		ownSkips := false // own does not look further at this line
+		if o.on {
 			if l == "-- " || l == "--" || l == "-- \u00a0" {
-				break
-			}
-			if isMobileSignature(t) {
-				continue
+				o.on = false // the signature
+				ownSkips = true
+			} else if isMobileSignature(t) {
+				ownSkips = true
 			}
 		}
+		if !a.on && ownSkips {
+			continue
+		}
+		// Below, all looks at the line if a.on, own if !ownSkips.
 		if isHistorySeparator(t) || isOutlookBlock(lines, i, t) {
-			break
+			a.on = false
+			o.on = o.on && ownSkips
+			continue
 		}
 		if n, strong := attribution(lines, i, t); n > 0 {
 			j := i + n
@@ -56,18 +78,58 @@ lines:
 				j++
 			}
 			if j < len(lines) && strings.HasPrefix(trimSpace(lines[j]), ">") {
-				i += n - 1 // drop the attribution, the quoted lines go one by one
-				dropped = true
-				continue lines
+				// Drop the attribution, the quoted lines go one by one.
+				if ownSkips && o.on && n > 1 {
+					// all skips lines own would look at: read own on its own.
+					redoOwn, o.on = true, false
+				}
+				i += n - 1
+				a.dropped = true
+				o.dropped = o.dropped || !ownSkips
+				continue
 			}
-			if strong {
-				break // history that is not quoted: the rest is history
+			if strong { // history that is not quoted: the rest is history
+				a.on = false
+				o.on = o.on && ownSkips
+				continue
 			}
 		}
-		out = append(out, l)
-		dropped = false
+		a.keep(l)
+		if !ownSkips {
+			o.keep(l)
+		}
 	}
-	// Drop separator lines ("____", "----") left at the end by a cut.
+	if redoOwn {
+		_, own := readAuthorLines(lines, false, true)
+		return a.finish(), own
+	}
+	return a.finish(), o.finish()
+}
+
+// keptLines are the lines readAuthorLines keeps for one use.
+type keptLines struct {
+	out     []string
+	on      bool // still reading: not stopped by history or the signature
+	dropped bool // lines were dropped since the last kept text
+}
+
+func (k *keptLines) blank() {
+	if !k.on || (k.dropped && len(k.out) > 0 && k.out[len(k.out)-1] == "") {
+		return // a blank line on both sides of a dropped quote: keep one
+	}
+	k.out = append(k.out, "")
+}
+
+func (k *keptLines) keep(l string) {
+	if k.on {
+		k.out = append(k.out, l)
+		k.dropped = false
+	}
+}
+
+// finish drops separator lines ("____", "----") left at the end by a cut.
+func (k *keptLines) finish() []string {
+	out := k.out
 	for len(out) > 0 {
 		t := trimSpace(out[len(out)-1])
 		if t == "" || (len(t) >= 5 && strings.Trim(t, "_-=*") == "") {

@@ -1,0 +1,22 @@
+package mailparse
+
+// TextAnalysis is what NewText, ExtractFields and DetectLanguage say of one
+// text.
+type TextAnalysis struct {
+	NewText string // NewText(text)
+	Fields  Fields // ExtractFields(text)
+	Lang    string // DetectLanguage(text, contentLanguage)
+}
+
+// AnalyzeText returns what NewText, ExtractFields and DetectLanguage return
+// for text, for about the cost of one of them: the text is split into lines
+// once, and each line is looked at once for both the author's text and the
+// fields.
+func AnalyzeText(text, contentLanguage string) TextAnalysis {
+	all, own := readAuthorLines(splitLines(text), true, true)
+	return TextAnalysis{
+		NewText: joinLines(own),
+		Fields:  fieldsOf(all),
+		Lang:    DetectLanguage(text, contentLanguage),
+	}
+}
