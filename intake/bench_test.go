@@ -104,3 +104,57 @@ func BenchmarkProcessBatch(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batchSize), "µs/mail")
 }
+
+// BenchmarkProcessNewCases measures Desk.Process of batches of 50 new-case
+// mails of about 21 KiB of text each (the daemon's default batch and the
+// performance benchmark's sizes), analyzed beforehand as the source's
+// workers do: what the single committing goroutine spends per mail.
+func BenchmarkProcessNewCases(b *testing.B) {
+	const batchSize = 50
+	cfg, err := config.Parse([]byte(testPolicy))
+	must(b, err)
+	plans, err := cfg.BuildPlans()
+	must(b, err)
+	dir, err := config.ParseContacts([]byte(testContacts), plans)
+	must(b, err)
+	tmpl, err := reply.LoadTemplates("")
+	must(b, err)
+	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), &store.Options{})
+	must(b, err)
+	b.Cleanup(func() { db.Close() })
+	desk, err := intake.NewDesk(intake.Options{
+		Store: db, Renderer: tmpl, Directory: func() *intake.Directory { return dir }, Plans: plans,
+		Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
+		ProcessedFolder: "Processed", QuarantineFolder: "Quarantine",
+		AutoReplyLimit: 1 << 30,
+	})
+	must(b, err)
+	const folder, validity = "INBOX", 7
+	_, err = desk.Resume(intake.Folder{Name: folder, UIDValidity: validity, UIDNext: 1}, intake.StartAll)
+	must(b, err)
+	text := "Hello,\n\nEngine: acme-search\nSeverity: high\nEnvironment: production\n\n" +
+		strings.Repeat("Queries time out since the last deploy, about one in ten, mostly on the product index.\n", 240) +
+		"Thanks,\n-- \nA customer"
+	uid := uint32(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		mails := make([]*intake.Incoming, 0, batchSize)
+		for i := range batchSize {
+			uid++
+			m, err := mailparse.Parse(strings.NewReader(mail(alice, fmt.Sprintf("Problem %d", i), text)), nil)
+			must(b, err)
+			in := &intake.Incoming{UID: uid, Arrived: time.Now(), Msg: m}
+			intake.Analyze(in)
+			mails = append(mails, in)
+		}
+		b.StartTimer()
+		rs, err := desk.Process(&intake.Batch{Folder: folder, UIDValidity: validity, Mails: mails})
+		if err != nil || len(rs) != batchSize || rs[0].Outcome != intake.OutcomeCaseCreated {
+			b.Fatalf("%d results (%v), err %v", len(rs), rs[0].Outcome, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batchSize), "µs/mail")
+}

@@ -215,7 +215,10 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		}
 	}
 	rec := o.startRecorder()
-	for _, m := range page {
+	ready, stop := o.composeAhead(page)
+	defer stop()
+	for c := range ready {
+		m := c.m
 		if ctx.Err() != nil || !serverUp || rec.failed() {
 			break
 		}
@@ -223,14 +226,14 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		if m.Case != "" && blocked[m.Case] {
 			continue
 		}
-		if m.NextTry.After(now) {
+		if !c.due {
 			later(m.NextTry)
 			blocked[m.Case] = m.Case != ""
 			continue
 		}
-		full, err := o.expand(m)
+		err := c.err
 		if err == nil {
-			err = o.opts.Sender.Send(ctx, full)
+			err = o.opts.Sender.SendComposed(ctx, m, c.data)
 		}
 		if o.opts.Sent != nil {
 			o.opts.Sent(m, err)
@@ -262,6 +265,44 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		}
 	}
 	return sent, next, rec.close()
+}
+
+// composed is a queued mail and its wire form.
+type composed struct {
+	m    *Outgoing
+	due  bool // composed only when due
+	data []byte
+	err  error
+}
+
+// composeAhead composes the page's due mails on a goroutine of its own, a
+// few ahead of the sends, so that the SMTP conversation never waits for the
+// CPU. The channel gives every mail of the page in order; stop ends it
+// early.
+func (o *Outbox) composeAhead(page []*Outgoing) (<-chan composed, func()) {
+	const ahead = 4
+	ready := make(chan composed, ahead)
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ready)
+		for _, m := range page {
+			c := composed{m: m, due: !m.NextTry.After(o.opts.Now())}
+			if c.due {
+				var full *Outgoing
+				if full, c.err = o.expand(m); c.err == nil {
+					c.data, c.err = o.opts.Sender.Compose(full)
+				}
+			}
+			select {
+			case ready <- c:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return ready, func() { close(quit); <-done }
 }
 
 // expand returns m with the case message it quotes put back in its Text

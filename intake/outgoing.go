@@ -60,10 +60,15 @@ type OutAttached struct {
 // Sender delivers outgoing mail. Implementations keep one connection open
 // between calls and reconnect when it breaks.
 type Sender interface {
-	// Send hands one mail to the mail server. An error wrapping
-	// ErrPermanent means retrying cannot help (the server refused the mail
-	// for good); any other error is retried later.
-	Send(ctx context.Context, m *Outgoing) error
+	// Compose turns m into the mail as it goes on the wire. It does no
+	// I/O and may run on another goroutine while SendComposed runs: the
+	// outbox composes the next mail while one is on the wire. An error
+	// wraps ErrPermanent (the mail cannot be composed).
+	Compose(m *Outgoing) ([]byte, error)
+	// SendComposed hands one composed mail to the mail server. An error
+	// wrapping ErrPermanent means retrying cannot help (the server
+	// refused the mail for good); any other error is retried later.
+	SendComposed(ctx context.Context, m *Outgoing, data []byte) error
 	Close() error
 }
 
