@@ -13,10 +13,11 @@ type TextAnalysis struct {
 // once, and each line is looked at once for both the author's text and the
 // fields.
 func AnalyzeText(text, contentLanguage string) TextAnalysis {
-	all, own := readAuthorLines(splitLines(text), true, true)
+	lines := splitLines(text)
+	all, own := readAuthorLines(lines, true, true)
 	return TextAnalysis{
-		NewText: joinLines(own),
-		Fields:  fieldsOf(all),
+		NewText: joinLines(lines, own),
+		Fields:  fieldsOf(lines, all),
 		Lang:    DetectLanguage(text, contentLanguage),
 	}
 }

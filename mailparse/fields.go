@@ -39,16 +39,18 @@ var severityWords = map[string]int{
 // lines of a new-case mail, in English or French, outside quoted text and
 // history. The first occurrence of each label wins.
 func ExtractFields(text string) Fields {
-	return fieldsOf(authorLines(text, false))
+	lines := splitLines(text)
+	return fieldsOf(lines, authorLines(lines, false))
 }
 
 // fieldsOf reads the fields of the lines authorLines kept (without dropSig).
 // They are the lines authorText would join: joining trims only white space at
 // their ends, which trimSpace trims anyway.
-func fieldsOf(lines []string) Fields {
+func fieldsOf(lines textLines, kept []int) Fields {
 	var f Fields
 	var seen [fieldEnvironment + 1]bool
-	for _, line := range lines {
+	for _, i := range kept {
+		line := lines.kept(i)
 		if strings.IndexByte(line, ':') < 0 {
 			continue // the quick answer for most lines
 		}

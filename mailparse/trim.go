@@ -16,12 +16,14 @@ func NewText(text string) string {
 // authorText keeps the author's lines of text; dropSig also drops the signature
 // and mobile "Sent from" lines.
 func authorText(text string, dropSig bool) string {
-	return joinLines(authorLines(text, dropSig))
+	lines := splitLines(text)
+	return joinLines(lines, authorLines(lines, dropSig))
 }
 
-// authorLines returns the lines authorText keeps, not yet joined.
-func authorLines(text string, dropSig bool) []string {
-	all, own := readAuthorLines(splitLines(text), !dropSig, dropSig)
+// authorLines returns the lines authorText keeps, not yet joined: their
+// numbers, -1 for a blank line.
+func authorLines(lines textLines, dropSig bool) []int {
+	all, own := readAuthorLines(lines, !dropSig, dropSig)
 	if dropSig {
 		return own
 	}
@@ -32,18 +34,18 @@ func authorLines(text string, dropSig bool) []string {
 // all is what it keeps without dropSig (when wantAll), own with dropSig (when
 // wantOwn). The two differ only in that own stops at the signature and skips
 // mobile "Sent from" lines.
-func readAuthorLines(lines []string, wantAll, wantOwn bool) (all, own []string) {
+func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
 	a := keptLines{on: wantAll}
 	o := keptLines{on: wantOwn}
 	if wantAll {
-		a.out = make([]string, 0, len(lines))
+		a.out = make([]int, 0, lines.len())
 	}
 	if wantOwn {
-		o.out = make([]string, 0, len(lines))
+		o.out = make([]int, 0, lines.len())
 	}
 	redoOwn := false
-	for i := 0; i < len(lines) && (a.on || o.on); i++ {
-		l := lines[i]
+	for i := 0; i < lines.len() && (a.on || o.on); i++ {
+		l := lines.line(i)
 		t := trimSpace(l)
 		if t == "" {
 			a.blank()
@@ -74,10 +76,10 @@ func readAuthorLines(lines []string, wantAll, wantOwn bool) (all, own []string) 
 		}
 		if n, strong := attribution(lines, i, t); n > 0 {
 			j := i + n
-			for j < len(lines) && trimSpace(lines[j]) == "" {
+			for j < lines.len() && trimSpace(lines.line(j)) == "" {
 				j++
 			}
-			if j < len(lines) && strings.HasPrefix(trimSpace(lines[j]), ">") {
+			if j < lines.len() && strings.HasPrefix(trimSpace(lines.line(j)), ">") {
 				// Drop the attribution, the quoted lines go one by one.
 				if ownSkips && o.on && n > 1 {
 					// all skips lines own would look at: read own on its own.
@@ -94,44 +96,44 @@ func readAuthorLines(lines []string, wantAll, wantOwn bool) (all, own []string) 
 				continue
 			}
 		}
-		a.keep(l)
+		a.keep(i)
 		if !ownSkips {
-			o.keep(l)
+			o.keep(i)
 		}
 	}
 	if redoOwn {
 		_, own := readAuthorLines(lines, false, true)
-		return a.finish(), own
+		return a.finish(lines), own
 	}
-	return a.finish(), o.finish()
+	return a.finish(lines), o.finish(lines)
 }
 
 // keptLines are the lines readAuthorLines keeps for one use.
 type keptLines struct {
-	out     []string
-	on      bool // still reading: not stopped by history or the signature
-	dropped bool // lines were dropped since the last kept text
+	out     []int // line numbers, -1 for a blank line
+	on      bool  // still reading: not stopped by history or the signature
+	dropped bool  // lines were dropped since the last kept text
 }
 
 func (k *keptLines) blank() {
-	if !k.on || (k.dropped && len(k.out) > 0 && k.out[len(k.out)-1] == "") {
+	if !k.on || (k.dropped && len(k.out) > 0 && k.out[len(k.out)-1] < 0) {
 		return // a blank line on both sides of a dropped quote: keep one
 	}
-	k.out = append(k.out, "")
+	k.out = append(k.out, -1)
 }
 
-func (k *keptLines) keep(l string) {
+func (k *keptLines) keep(i int) {
 	if k.on {
-		k.out = append(k.out, l)
+		k.out = append(k.out, i)
 		k.dropped = false
 	}
 }
 
 // finish drops separator lines ("____", "----") left at the end by a cut.
-func (k *keptLines) finish() []string {
+func (k *keptLines) finish(lines textLines) []int {
 	out := k.out
 	for len(out) > 0 {
-		t := trimSpace(out[len(out)-1])
+		t := trimSpace(lines.kept(out[len(out)-1]))
 		if t == "" || (len(t) >= 5 && strings.Trim(t, "_-=*") == "") {
 			out = out[:len(out)-1]
 			continue
@@ -141,28 +143,65 @@ func (k *keptLines) finish() []string {
 	return out
 }
 
+// textLines are the lines of a text, split on \n, \r\n and lone \r, kept as
+// offsets into it: one slice of ints, which the garbage collector need not
+// scan, instead of one string per line.
+type textLines struct {
+	text string // with \n line ends only
+	ends []int  // line i is text[ends[i-1]+1 : ends[i]]
+}
+
 // splitLines splits on \n, \r\n and lone \r.
-func splitLines(s string) []string {
+func splitLines(s string) textLines {
 	if strings.IndexByte(s, '\r') >= 0 {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 		s = strings.ReplaceAll(s, "\r", "\n")
 	}
-	return strings.Split(s, "\n")
+	ends := make([]int, 0, strings.Count(s, "\n")+1)
+	for start := 0; ; {
+		i := strings.IndexByte(s[start:], '\n')
+		if i < 0 {
+			ends = append(ends, len(s))
+			break
+		}
+		ends = append(ends, start+i)
+		start += i + 1
+	}
+	return textLines{text: s, ends: ends}
 }
 
-// joinLines joins lines with \n, trims blank lines at both ends, trailing
-// white space on each line, and collapses 3 or more blank lines to 2.
-func joinLines(lines []string) string {
+func (ls textLines) len() int { return len(ls.ends) }
+
+// line returns line i, without its end.
+func (ls textLines) line(i int) string {
+	start := 0
+	if i > 0 {
+		start = ls.ends[i-1] + 1
+	}
+	return ls.text[start:ls.ends[i]]
+}
+
+// kept returns the line a keptLines number stands for: "" for -1.
+func (ls textLines) kept(i int) string {
+	if i < 0 {
+		return ""
+	}
+	return ls.line(i)
+}
+
+// joinLines joins the kept lines with \n, trims blank lines at both ends,
+// trailing white space on each line, and collapses 3 or more blank lines to 2.
+func joinLines(lines textLines, kept []int) string {
 	size := 0 // an upper bound of the length of the result
-	for _, l := range lines {
-		size += len(l) + 1
+	for _, i := range kept {
+		size += len(lines.kept(i)) + 1
 	}
 	var b strings.Builder
 	b.Grow(size)
 	blank := 0
 	started := false
-	for _, l := range lines {
-		l = trimRightBlank(l, " \t\r")
+	for _, i := range kept {
+		l := trimRightBlank(lines.kept(i), " \t\r")
 		if l == "" {
 			blank++
 			continue
@@ -303,7 +342,7 @@ func startsAttribution(t string) bool {
 // attribution reports whether lines[i] (t trimmed) starts a reply attribution
 // and how many lines it takes (1 or 2: Gmail wraps long ones). strong means it
 // has the "On <date> … wrote:" shape, weak only the "… wrote:" end.
-func attribution(lines []string, i int, t string) (n int, strong bool) {
+func attribution(lines textLines, i int, t string) (n int, strong bool) {
 	if len(t) > 400 {
 		return 0, false
 	}
@@ -311,8 +350,8 @@ func attribution(lines []string, i int, t string) (n int, strong bool) {
 	if endsAttribution(t) {
 		return 1, start
 	}
-	if start && i+1 < len(lines) {
-		next := trimSpace(lines[i+1])
+	if start && i+1 < lines.len() {
+		next := trimSpace(lines.line(i + 1))
 		if len(next) < 300 && strings.HasSuffix(next, ":") && next[0] != '>' && endsAttribution(t+" "+next) {
 			return 2, true
 		}
@@ -348,7 +387,7 @@ func isHistorySeparator(t string) bool {
 // isOutlookBlock recognises the header block Outlook puts above history:
 // "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …"
 // starting at lines[i] (t trimmed).
-func isOutlookBlock(lines []string, i int, t string) bool {
+func isOutlookBlock(lines textLines, i int, t string) bool {
 	label, _, ok := splitLabel(t)
 	if !ok {
 		return false
@@ -359,8 +398,8 @@ func isOutlookBlock(lines []string, i int, t string) bool {
 		return false
 	}
 	var subject, other bool
-	for j := i + 1; j < len(lines) && j <= i+10; j++ {
-		l, _, ok := splitLabel(trimSpace(lines[j]))
+	for j := i + 1; j < lines.len() && j <= i+10; j++ {
+		l, _, ok := splitLabel(trimSpace(lines.line(j)))
 		if !ok {
 			continue
 		}
