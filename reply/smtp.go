@@ -300,7 +300,9 @@ func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []by
 	if err := c.UpdateDeadline(timeout); err != nil {
 		return false, &stepError{step: stepDeadline, err: err}
 	}
-	if err := c.Mail(env.from); err != nil {
+	// go-mail's smtp.Client writes the path as given: RFC 5321 wants it
+	// in angle brackets, and strict servers (mailpit) refuse it without.
+	if err := c.Mail("<" + env.from + ">"); err != nil {
 		e := failed(c, stepMail, err)
 		if rerr := c.Reset(); rerr != nil {
 			e.err = fmt.Errorf("%w (then RSET: %w)", e.err, rerr)
@@ -309,7 +311,7 @@ func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []by
 	}
 	var rcptErr *stepError
 	for _, to := range env.to {
-		if err := c.Rcpt(to); err != nil {
+		if err := c.Rcpt("<" + to + ">"); err != nil {
 			if rcptErr != nil {
 				err = fmt.Errorf("%w; <%s>: %w", err, rcptErr.rcpt, rcptErr.err)
 			}
