@@ -47,16 +47,18 @@ func DetectLanguage(text, contentLanguage string) string {
 	var c langCount
 	for i := 0; i < len(text); {
 		if b := text[i]; b < utf8.RuneSelf { // ASCII: no decoding, no Unicode tables
-			if !isASCIIWordByte(b) {
-				c.endWord()
+			if asciiWordClass[b] == 0 {
+				if c.n > 0 {
+					c.endWord()
+				}
 				i++
 				continue
 			}
-			j, upper := i, false
-			for ; j < len(text) && isASCIIWordByte(text[j]); j++ {
-				upper = upper || 'A' <= text[j] && text[j] <= 'Z'
+			j, class := i, byte(0)
+			for ; j < len(text) && asciiWordClass[text[j]] != 0; j++ {
+				class |= asciiWordClass[text[j]]
 			}
-			if c.n == 0 && !upper && (j == len(text) || text[j] < utf8.RuneSelf) {
+			if c.n == 0 && class&upperLetter == 0 && (j == len(text) || text[j] < utf8.RuneSelf) {
 				c.count(text[i:j]) // a whole word in lower case: no copy
 			} else {
 				c.addASCII(text[i:j])
@@ -113,7 +115,21 @@ func (c *langCount) addASCII(s string) {
 	c.n += len(s)
 }
 
-func isASCIIWordByte(b byte) bool { return isASCIILetter(b) || b == '\'' }
+// asciiWordClass tells the ASCII bytes words are made of (letters and
+// apostrophes) from the others (0), and upper-case letters from the others.
+var asciiWordClass = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = wordByte
+		t[c-'a'+'A'] = wordByte | upperLetter
+	}
+	t['\''] = wordByte
+	return t
+}()
+
+const (
+	wordByte    = 1 << iota // a letter or an apostrophe
+	upperLetter             // A to Z
+)
 
 // endWord counts the word just read, if any.
 func (c *langCount) endWord() {
