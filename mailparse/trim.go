@@ -417,7 +417,7 @@ func isOutlookBlock(lines textLines, i int, t string) bool {
 // space may stand before the colon; bold markers around the label are ignored)
 // and returns the label lower-cased.
 func splitLabel(t string) (label, value string, ok bool) {
-	i := strings.IndexByte(t, ':')
+	i := strings.IndexByte(t[:min(len(t), 49)], ':') // a colon further is no label's
 	if i <= 0 || i > 48 {
 		return "", "", false
 	}
