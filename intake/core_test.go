@@ -574,3 +574,22 @@ func TestNotificationQuoteStoredOnce(t *testing.T) {
 	wantContains(t, "notification", strings.ReplaceAll(string(raw), "\r\n", "\n"),
 		"----- Message from peter@initech.example -----\n\n"+strings.TrimSpace(body)+"\n")
 }
+
+// TestOutboxHold: while the source works through a backlog the outbox
+// holds delivery; the answers go out once the hold ends.
+func TestOutboxHold(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.outbox.Hold(true)
+	e.deliver(mail("Peter <peter@initech.example>", "Crawler stuck", "It is stuck."))
+	wantOutcome(t, e.result(1), intake.OutcomeCaseCreated)
+	e.outbox.Wake()
+	time.Sleep(200 * time.Millisecond) // time enough for a round that would send
+	if got := e.smtp.Received(); len(got) != 0 {
+		t.Fatalf("sent while held: %v", e.parseAll(got))
+	}
+	if q := e.queue(); len(q) != 2 {
+		t.Fatalf("queue holds %d mails, want the ack and the notification", len(q))
+	}
+	e.outbox.Hold(false)
+	e.waitSent(2)
+}

@@ -28,6 +28,8 @@ const (
 	// memLimit bounds the bytes of queued mail the outbox keeps in memory
 	// beside the store; past it, it reads the store page by page.
 	memLimit = 4 << 20
+	// maxHold bounds how long Hold keeps delivery waiting.
+	maxHold = 10 * time.Second
 )
 
 // OutboxOptions configure an Outbox.
@@ -57,6 +59,9 @@ type Outbox struct {
 	memBytes int
 	complete bool
 	gen      uint64 // counts Queue calls that the cache could not take
+
+	held      chan struct{} // closed when a Hold ends; nil when none
+	heldUntil time.Time
 }
 
 // NewOutbox builds an Outbox.
@@ -75,6 +80,40 @@ func (o *Outbox) Wake() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Hold holds delivery (on) while the source works through a backlog of
+// mail, and resumes it (off). Delivery and intake share the CPUs, and so
+// does a local SMTP server: a burst of mail is taken in first, its answers
+// go out right after. A hold lasts at most maxHold, so that a long backlog
+// never starves delivery.
+func (o *Outbox) Hold(on bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case on && o.held == nil:
+		o.held, o.heldUntil = make(chan struct{}), time.Now().Add(maxHold)
+	case !on && o.held != nil:
+		close(o.held)
+		o.held = nil
+	}
+}
+
+// waitHold waits while delivery is held.
+func (o *Outbox) waitHold(ctx context.Context) {
+	o.mu.Lock()
+	held, until := o.held, o.heldUntil
+	o.mu.Unlock()
+	if held == nil {
+		return
+	}
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	select {
+	case <-held:
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
@@ -219,6 +258,7 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 	defer stop()
 	for c := range ready {
 		m := c.m
+		o.waitHold(ctx)
 		if ctx.Err() != nil || !serverUp || rec.failed() {
 			break
 		}

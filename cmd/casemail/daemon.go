@@ -164,6 +164,7 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 				d.metrics.fetched.Add(float64(n))
 			},
 			Reconnect: func(error) { d.metrics.reconnects.Inc() },
+			Backlog:   d.outbox.Hold,
 		},
 	})
 	d.metrics.watchStore(d.db, ov.Now)

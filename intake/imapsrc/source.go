@@ -70,6 +70,9 @@ type Options struct {
 type Hooks struct {
 	Polled    func(d time.Duration, err error) // after every poll
 	Fetched   func(n int)                      // mails fetched
+	// Backlog is told when a poll finds more than one batch of mail
+	// (true) and when it is through with it (false).
+	Backlog func(busy bool)
 	Reconnect func(err error)                  // a session ended with err
 }
 
@@ -447,6 +450,10 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 		inFlight *commit
 		moved    []uint32 // moves done, not yet recorded
 	)
+	if len(todo) > s.opts.BatchSize && s.opts.Hooks.Backlog != nil {
+		s.opts.Hooks.Backlog(true)
+		defer s.opts.Hooks.Backlog(false)
+	}
 	defer func() {
 		if inFlight != nil {
 			<-inFlight.done // never leave a commit running behind the session
