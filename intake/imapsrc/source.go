@@ -68,12 +68,12 @@ type Options struct {
 
 // Hooks let the daemon observe the source (metrics, readiness); any may be nil.
 type Hooks struct {
-	Polled    func(d time.Duration, err error) // after every poll
-	Fetched   func(n int)                      // mails fetched
+	Polled  func(d time.Duration, err error) // after every poll
+	Fetched func(n int)                      // mails fetched
 	// Backlog is told when a poll finds more than one batch of mail
 	// (true) and when it is through with it (false).
-	Backlog func(busy bool)
-	Reconnect func(err error)                  // a session ended with err
+	Backlog   func(busy bool)
+	Reconnect func(err error) // a session ended with err
 }
 
 // Source reads one IMAP folder into a Desk.
