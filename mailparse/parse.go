@@ -861,8 +861,9 @@ func controlIndex(s string) int {
 	for ; i+8 <= len(s); i += 8 {
 		// Eight bytes at a time, looked at one by one only when one of them
 		// is below 0x20 or DEL.
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		if hasByteBelow(x, 0x20) || hasByteBelow(x^(0x7f*lowBytes), 1) {
 			if j := controlIndexBytes(s[i : i+8]); j >= 0 {
 				return i + j
