@@ -151,3 +151,40 @@ func FuzzTextEqualsReference(f *testing.F) {
 		checkTextEqual(t, s)
 	})
 }
+
+var sampleDates = []string{
+	"Mon, 5 Jan 2026 09:12:40 +0100", "Mon, 05 Jan 2026 09:12:40 +0100", "Mon, 5 Jan 26 09:12:40 +0100",
+	"Mon, 5 Jan 2026 09:12 +0100", "5 Jan 2026 09:12:40 +0100", "Mon, 5 Jan 2026 09:12:40 -0000",
+	"Tue, 5 Jan 2026 09:12:40 +0100", "Xyz, 5 Jan 2026 09:12:40 +0100", "Mon, 5 Jan 2026 09:12:40 +0100 (CET)",
+	"Mon, 5 Jan 2026 09:12:40 GMT", "Mon,  5 Jan 2026 09:12:40 +0100", "Mon, 5 Jan 2026 09:12:40 +01:00",
+	"Mon, 5 Jan 2026 25:12:40 +0100", "Mon, 31 Feb 2026 09:12:40 +0100", "Mon, 5 Jan 2026 09:12:40 +9999",
+	"Mon, 5 Jan 2026 09:12:40 -1260", "Mon, 5 Jan 2026 09:12:40 +0100\r\n", "Mon, 5 Jan 2026\r\n 09:12:40 +0100",
+	"Monday, 5 Jan 2026 09:12:40 +0100", "mon, 5 jan 2026 09:12:40 +0100", "Mon, 5 Jan 2026 09:12:40 +010",
+	"Mon, 5-Jan-2026 09:12:40 +0100", "2026-01-05T09:12:40+01:00", "Mon Jan 5 09:12:40 2026", "M, 5 Jan 2026 09:12:40 +0100",
+	"Mon, 5 Jan 2026 09:12:40.5 +0100", "Mon, 5 Jan 2026 9:12:40 +0100", "Mon, 5 Jan 2026 09:12:40 +0100 ", "",
+}
+
+func TestParseDateEqualsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	dates := append([]string{}, sampleDates...)
+	for i := 0; i < 2000; i++ {
+		d := []byte(sampleDates[r.IntN(len(sampleDates))])
+		if len(d) > 0 {
+			switch r.IntN(3) {
+			case 0:
+				const chars = "0123456789 +-:,ADJMTadejmnotu\r"
+				d[r.IntN(len(d))] = chars[r.IntN(len(chars))]
+			case 1:
+				d = d[:r.IntN(len(d))]
+			}
+		}
+		dates = append(dates, string(d))
+	}
+	for _, d := range dates {
+		t1, ok1 := parseDate(d)
+		t2, ok2 := refParseDate(d)
+		if ok1 != ok2 || !t1.Equal(t2) || t1.String() != t2.String() {
+			t.Fatalf("parseDate(%q) = %v %v, want %v %v", d, t1, ok1, t2, ok2)
+		}
+	}
+}

@@ -479,6 +479,9 @@ func parseDate(v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, false
 	}
+	if t, ok := parseCommonDate(v); ok {
+		return t, true
+	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return t, true
 	}
@@ -490,6 +493,23 @@ func parseDate(v string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// commonDateLayout is the layout of nearly all Date fields.
+const commonDateLayout = "Mon, 2 Jan 2006 15:04:05 -0700"
+
+// parseCommonDate parses a trimmed date in commonDateLayout, and returns what
+// mail.ParseDate returns for it; false when v is not so simple. mail.ParseDate
+// tries commonDateLayout 13th, after 12 layouts without a day name that fail
+// (each allocating an error) on a date that starts with one; it cuts the date
+// after its numeric zone, which the dates read here end with.
+func parseCommonDate(v string) (time.Time, bool) {
+	zone := strings.IndexAny(v, "+-")
+	if zone < 0 || len(v) != zone+5 || !isASCIILetter(v[0]) || strings.ContainsAny(v, "\r\n") {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(commonDateLayout, v)
+	return t, err == nil
 }
 
 // mediaParams parses a Content-Type or Content-Disposition value leniently.

@@ -4,7 +4,9 @@ package mailparse
 // that the fast ones give exactly the same results (see equal_test.go).
 
 import (
+	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -539,4 +541,22 @@ func refHasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+func refParseDate(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, false
+	}
+	if t, err := mail.ParseDate(v); err == nil {
+		return t, true
+	}
+	// QUIRK: dates with a day-of-week typo, two spaces or a trailing comment.
+	v = strings.Join(strings.Fields(v), " ")
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
