@@ -138,7 +138,8 @@ var ErrEmpty = errors.New("mailparse: empty message")
 func Parse(r io.Reader, opts *Options) (*Message, error) {
 	o := opts.withDefaults()
 	raw := &rawReader{r: r, h: sha256.New(), max: o.MaxMessageBytes}
-	br := bufio.NewReaderSize(raw, 8<<10)
+	br := rawReaders.Get().(*bufio.Reader)
+	br.Reset(raw)
 	p := &parser{opts: o, msg: &Message{}}
 	m := p.msg
 
@@ -167,6 +168,8 @@ func Parse(r io.Reader, opts *Options) (*Message, error) {
 	p.safely(func() { p.entity(&top, body, 0, "") })
 	// Read what the parts left so that RawSize and ContentHash cover the whole message.
 	io.Copy(io.Discard, br)
+	br.Reset(nil)
+	rawReaders.Put(br)
 
 	p.safely(p.finishText)
 	m.RawSize = raw.n
@@ -191,6 +194,10 @@ func Parse(r io.Reader, opts *Options) (*Message, error) {
 	}
 	return m, nil
 }
+
+// rawReaders holds the buffered readers Parse reads messages through: nothing
+// read through one is kept without a copy.
+var rawReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 
 // rawReader counts and hashes the raw bytes, and stops at max.
 type rawReader struct {
