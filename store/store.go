@@ -376,7 +376,7 @@ func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(m)
+	v, err := encodeMessage(m)
 	if err != nil {
 		return fmt.Errorf("case %s message: %w", id, err)
 	}
@@ -384,13 +384,54 @@ func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
 	return b.Put(messageKey(id, seq), v)
 }
 
-func (t *txn) Message(id intake.CaseID, seq uint64) (*intake.Message, error) {
-	m, err := getJSON[intake.Message](t.b(bucketMessages), string(messageKey(id, seq)))
+// A message is stored as messageFormat, the length of its JSON record
+// (uvarint), the JSON record without the text, then the text as it is:
+// a 20 KiB text escaped into JSON and parsed back cost more than the rest
+// of the record. Stores written before hold plain JSON records ('{').
+const messageFormat = 1
+
+func encodeMessage(m *intake.Message) ([]byte, error) {
+	rest := *m
+	rest.Text = ""
+	hdr, err := json.Marshal(&rest)
 	if err != nil {
-		return nil, fmt.Errorf("case %s message %d: %w", id, seq, err)
+		return nil, err
 	}
-	if m != nil {
-		m.Seq = seq
+	v := make([]byte, 0, 1+binary.MaxVarintLen64+len(hdr)+len(m.Text))
+	v = append(v, messageFormat)
+	v = binary.AppendUvarint(v, uint64(len(hdr)))
+	v = append(v, hdr...)
+	return append(v, m.Text...), nil
+}
+
+func decodeMessage(v []byte, m *intake.Message) error {
+	if len(v) == 0 || v[0] != messageFormat {
+		return json.Unmarshal(v, m)
+	}
+	n, k := binary.Uvarint(v[1:])
+	if k <= 0 || n > uint64(len(v)-1-k) {
+		return errors.New("bad message record")
+	}
+	hdr := v[1+k : 1+k+int(n)]
+	if err := json.Unmarshal(hdr, m); err != nil {
+		return err
+	}
+	m.Text = string(v[1+k+int(n):])
+	return nil
+}
+
+func (t *txn) Message(id intake.CaseID, seq uint64) (*intake.Message, error) {
+	b := t.b(bucketMessages)
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get(messageKey(id, seq))
+	if v == nil {
+		return nil, nil
+	}
+	m := &intake.Message{Seq: seq}
+	if err := decodeMessage(v, m); err != nil {
+		return nil, fmt.Errorf("case %s message %d: %w", id, seq, err)
 	}
 	return m, nil
 }
@@ -405,7 +446,7 @@ func (t *txn) Messages(id intake.CaseID) ([]intake.Message, error) {
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var m intake.Message
-		if err := json.Unmarshal(v, &m); err != nil {
+		if err := decodeMessage(v, &m); err != nil {
 			return nil, fmt.Errorf("case %s message: %w", id, err)
 		}
 		m.Seq = binary.BigEndian.Uint64(k[len(prefix):])

@@ -674,3 +674,37 @@ func TestBackupAndCheck(t *testing.T) {
 		t.Errorf("backup reopened Check: %v", err)
 	}
 }
+
+// TestMessageTextStoredAsIs: a message's text is kept byte for byte,
+// whatever it holds, beside a record written before this layout (plain
+// JSON) in the same case.
+func TestMessageTextStoredAsIs(t *testing.T) {
+	db := MustOpen(t)
+	texts := []string{"", "{\"text\":\"not json\"}", "a\x00b\r\n\"quoted\" \\ back", strings.Repeat("déjà vu\n", 3000)}
+	update(t, db, func(tx intake.Tx) error {
+		for _, text := range texts {
+			if err := tx.AppendMessage("CASE-1000", sampleMessage(text)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, db, func(tx intake.Tx) error {
+		msgs, err := tx.Messages("CASE-1000")
+		if err != nil || len(msgs) != len(texts) {
+			t.Fatalf("Messages = %d, %v; want %d", len(msgs), err, len(texts))
+		}
+		for i, m := range msgs {
+			want := sampleMessage(texts[i])
+			want.Seq = uint64(i + 1)
+			if !reflect.DeepEqual(&m, want) {
+				t.Errorf("message %d = %+v, want %+v", i, m, *want)
+			}
+			one, err := tx.Message("CASE-1000", m.Seq)
+			if err != nil || !reflect.DeepEqual(one, want) {
+				t.Errorf("Message(%d) = %+v, %v", m.Seq, one, err)
+			}
+		}
+		return nil
+	})
+}
