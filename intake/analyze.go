@@ -28,11 +28,8 @@ func Analyze(in *Incoming) *Analysis {
 		return in.analysis
 	}
 	m := in.Msg
-	a := &Analysis{
-		NewText: mailparse.NewText(m.Text),
-		Fields:  mailparse.ExtractFields(m.Text),
-		Lang:    mailparse.DetectLanguage(m.Text, m.ContentLanguage),
-	}
+	t := mailparse.AnalyzeText(m.Text, m.ContentLanguage)
+	a := &Analysis{NewText: t.NewText, Fields: t.Fields, Lang: t.Lang}
 	a.Short = m.ContentLanguage == "" && countWords(m.Text, shortText) < shortText
 	in.analysis = a
 	return a
