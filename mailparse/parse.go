@@ -258,7 +258,7 @@ type parser struct {
 	kept     int64
 	parts    int
 	attachN  int
-	plain    []string
+	plain    [][]byte // text/plain parts in UTF-8, in textBufs buffers
 	html     [][]byte
 	textCut  bool
 	depthHit bool
@@ -507,9 +507,7 @@ func (p *parser) leaf(h getter, mt string, params map[string]string, body io.Rea
 	case p.inReport && (mt == "text/rfc822-headers" || mt == "message/rfc822" || mt == "message/global-headers" || mt == "message/global"):
 		p.returnedHeaders(r, path)
 	case mt == "text/plain" && !attached:
-		if s, ok := p.readText(r, params["charset"], p.opts.MaxTextBytes, path); ok {
-			p.plain = append(p.plain, s)
-		}
+		p.plain = append(p.plain, p.readText(r, params["charset"], p.opts.MaxTextBytes, path))
 	case mt == "text/html" && !attached:
 		b, cut, err := readAllLimit(r, 4*p.opts.MaxTextBytes)
 		if err != nil {
@@ -533,8 +531,9 @@ func (p *parser) readProblem(err error, path string) {
 	p.problem("reading %s failed: %s", where(path), truncate(err.Error(), 80))
 }
 
-// readText reads a text part, at most max bytes, and converts it to UTF-8.
-func (p *parser) readText(r io.Reader, cs string, max int, path string) (string, bool) {
+// readText reads a text part, at most max bytes, as UTF-8 in a textBufs
+// buffer.
+func (p *parser) readText(r io.Reader, cs string, max int, path string) []byte {
 	b, cut, err := readAllLimit(r, max)
 	if err != nil {
 		p.readProblem(err, path)
@@ -542,14 +541,23 @@ func (p *parser) readText(r io.Reader, cs string, max int, path string) (string,
 	if cut {
 		p.textCut = true
 	}
+	switch charsetName(cs) {
+	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		if utf8.Valid(b) {
+			return b // what toUTF8 would return, without a copy
+		}
+	}
 	s := p.toUTF8(b, cs, path)
-	putTextBuf(b)
-	return s, true
+	return append(b[:0], s...)
+}
+
+func charsetName(cs string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(cs), "\"'"))
 }
 
 // toUTF8 converts b from charset cs.
 func (p *parser) toUTF8(b []byte, cs, path string) string {
-	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), "\"'"))
+	cs = charsetName(cs)
 	switch cs {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
 		if utf8.Valid(b) {
@@ -752,12 +760,16 @@ func (p *parser) returnedHeaders(r io.Reader, path string) {
 func (p *parser) finishText() {
 	m := p.msg
 	var text string
-	for i := range p.plain {
-		p.plain[i] = strings.Trim(p.plain[i], "\r\n")
+	plainParts := make([][]byte, len(p.plain))
+	for i, b := range p.plain {
+		plainParts[i] = bytes.Trim(b, "\r\n")
 	}
-	plain := strings.Join(p.plain, "\n\n")
-	if strings.TrimSpace(plain) != "" || len(p.html) == 0 {
-		text = plain
+	plain := bytes.Join(plainParts, []byte("\n\n"))
+	if len(plainParts) == 1 {
+		plain = plainParts[0] // normalized in place below, not copied
+	}
+	if len(bytes.TrimSpace(plain)) != 0 || len(p.html) == 0 {
+		text = normalizeBytes(plain)
 	} else {
 		parts := make([]string, 0, len(p.html))
 		for _, h := range p.html {
@@ -765,8 +777,12 @@ func (p *parser) finishText() {
 		}
 		text = strings.Join(parts, "\n\n")
 		m.HTMLOnly = strings.TrimSpace(text) != ""
+		text = normalizeText(text)
 	}
-	text = normalizeText(text)
+	for _, b := range p.plain {
+		putTextBuf(b)
+	}
+	p.plain = nil
 	if len(text) > p.opts.MaxTextBytes {
 		text = truncate(text, p.opts.MaxTextBytes)
 		p.textCut = true
@@ -775,128 +791,4 @@ func (p *parser) finishText() {
 		p.problem("text truncated at %s", size(int64(p.opts.MaxTextBytes)))
 	}
 	m.Text = text
-}
-
-// normalizeText makes line ends \n, drops control characters other than tab
-// and newline, trims trailing white space on each line, collapses 3 or more
-// blank lines to 2 and trims blank lines at both ends.
-func normalizeText(s string) string {
-	s = cleanString(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	blank := 0
-	started := false
-	for len(s) > 0 {
-		var line string
-		line, s = normalLine(s)
-		if line == "" {
-			blank++
-			continue
-		}
-		if started {
-			n := blank
-			if n > 2 {
-				n = 2
-			}
-			b.WriteByte('\n')
-			for ; n > 0; n-- {
-				b.WriteByte('\n')
-			}
-		}
-		blank = 0
-		started = true
-		b.WriteString(line)
-	}
-	return b.String()
-}
-
-// normalLine cuts the first line off s, at \n, \r\n or a lone \r, and returns
-// it trimmed of trailing white space and without control characters other
-// than tab.
-func normalLine(s string) (line, rest string) {
-	i := controlIndex(s)
-	if i >= 0 && s[i] != '\n' && s[i] != '\r' {
-		return controlLine(s) // a control character inside the line
-	}
-	if i < 0 {
-		line, rest = s, ""
-	} else {
-		line, rest = s[:i], skipLineEnd(s[i:])
-	}
-	return trimRightBlank(line, " \t\f\v"), rest
-}
-
-// controlLine is normalLine for a line that holds control characters.
-func controlLine(s string) (line, rest string) {
-	i := strings.IndexAny(s, "\r\n")
-	if i < 0 {
-		line, rest = s, ""
-	} else {
-		line, rest = s[:i], skipLineEnd(s[i:])
-	}
-	line = trimRightBlank(line, " \t\f\v")
-	if hasControl(line) {
-		line = strings.Map(func(r rune) rune {
-			if r == '\t' {
-				return r
-			}
-			if r < 0x20 || r == 0x7f {
-				return -1
-			}
-			return r
-		}, line)
-	}
-	return line, rest
-}
-
-// skipLineEnd drops the \n, \r\n or \r that s starts with.
-func skipLineEnd(s string) string {
-	if strings.HasPrefix(s, "\r\n") {
-		return s[2:]
-	}
-	return s[1:]
-}
-
-func hasControl(s string) bool {
-	return controlIndex(s) >= 0
-}
-
-// controlIndex returns the index of the first control byte of s other than
-// tab (below 0x20, or DEL), or -1 if there is none.
-func controlIndex(s string) int {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		// Eight bytes at a time, looked at one by one only when one of them
-		// is below 0x20 or DEL.
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if hasByteBelow(x, 0x20) || hasByteBelow(x^(0x7f*lowBytes), 1) {
-			if j := controlIndexBytes(s[i : i+8]); j >= 0 {
-				return i + j
-			}
-		}
-	}
-	if j := controlIndexBytes(s[i:]); j >= 0 {
-		return i + j
-	}
-	return -1
-}
-
-// controlIndexBytes is controlIndex a byte at a time.
-func controlIndexBytes(s string) int {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return i
-		}
-	}
-	return -1
-}
-
-const lowBytes = 0x0101010101010101 // 0x01 in each byte of a uint64
-
-// hasByteBelow reports whether one of the eight bytes of x is below n, for
-// n <= 0x80 (the classic "hasless" bit trick).
-func hasByteBelow(x uint64, n byte) bool {
-	return (x-lowBytes*uint64(n))&^x&(0x80*lowBytes) != 0
 }

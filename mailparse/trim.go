@@ -257,7 +257,7 @@ func trimLeftBlank(s, ascii string) string {
 // trimRightBlank is trimLeftBlank at the end of s: strings.TrimRight(s,
 // ascii+"\u00a0\u202f"). A no-break space is trimmed only when its bytes end
 // s, which is when strings.TrimRight decodes one there.
-func trimRightBlank(s, ascii string) string {
+func trimRightBlank[T string | []byte](s T, ascii string) T {
 	for len(s) > 0 {
 		c := s[len(s)-1]
 		switch {
@@ -265,15 +265,19 @@ func trimRightBlank(s, ascii string) string {
 			return s
 		case c <= ' ' && strings.IndexByte(ascii, c) >= 0:
 			s = s[:len(s)-1]
-		case strings.HasSuffix(s, noBreakSpace):
+		case hasSuffix(s, noBreakSpace):
 			s = s[:len(s)-len(noBreakSpace)]
-		case strings.HasSuffix(s, narrowNoBreakSpace):
+		case hasSuffix(s, narrowNoBreakSpace):
 			s = s[:len(s)-len(narrowNoBreakSpace)]
 		default:
 			return s
 		}
 	}
 	return s
+}
+
+func hasSuffix[T string | []byte](s T, suffix string) bool {
+	return len(s) >= len(suffix) && string(s[len(s)-len(suffix):]) == suffix
 }
 
 // hasPrefixFold reports whether s starts with prefix, ignoring case as
