@@ -461,7 +461,7 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	}()
 	for len(todo) > 0 && ctx.Err() == nil {
 		n := min(len(todo), s.opts.BatchSize)
-		mails, err := s.fetch(c, todo[:n])
+		mails, parsed, err := s.fetch(c, todo[:n])
 		if err != nil {
 			return err
 		}
@@ -475,7 +475,7 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 			return err
 		}
 		if len(mails) > 0 {
-			inFlight = s.startCommit(uidValidity, mails, moved)
+			inFlight = s.startCommit(uidValidity, mails, parsed, moved)
 			moved = nil
 		}
 		done, err := s.move(c, moves)
@@ -505,12 +505,13 @@ type commit struct {
 	err     error
 }
 
-// startCommit has the desk commit a batch, recording the moves settled
-// since the last commit in the same transaction.
-func (s *Source) startCommit(uidValidity uint32, mails []*intake.Incoming, settled []uint32) *commit {
+// startCommit has the desk commit a batch once it is parsed, recording the
+// moves settled since the last commit in the same transaction.
+func (s *Source) startCommit(uidValidity uint32, mails []*intake.Incoming, parsed func(), settled []uint32) *commit {
 	cm := &commit{s: s, done: make(chan struct{})}
 	go func() {
 		defer close(cm.done)
+		parsed()
 		cm.results, cm.err = s.desk.Process(&intake.Batch{
 			Folder: s.opts.Folder, UIDValidity: uidValidity, Mails: mails, Settled: settled})
 	}()
@@ -541,9 +542,10 @@ const parallelMax = 1 << 20
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // fetch reads the batch's mails. Each is parsed and analyzed once: small
-// ones by a pool of workers (one per CPU) while the next ones arrive,
-// large ones as they stream.
-func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
+// ones by a pool of workers (one per CPU) while the next ones arrive, and
+// after fetch returns, until parsed returns; large ones as they stream.
+// The connection goes on with its next command while the workers finish.
+func (s *Source) fetch(c *conn, uids []uint32) (mails []*intake.Incoming, parsed func(), err error) {
 	var set imap.UIDSet
 	for _, u := range uids {
 		set.AddNum(imap.UID(u))
@@ -565,9 +567,8 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 			}
 		}()
 	}
-	var mails []*intake.Incoming
-	err := c.do(func() error {
-		defer func() { close(jobs); wg.Wait() }()
+	err = c.do(func() error {
+		defer close(jobs)
 		cmd := c.Fetch(set, &imap.FetchOptions{
 			UID: true, InternalDate: true,
 			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
@@ -618,9 +619,10 @@ func (s *Source) fetch(c *conn, uids []uint32) ([]*intake.Incoming, error) {
 		return cmd.Close()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("UID FETCH: %w", err)
+		wg.Wait()
+		return nil, nil, fmt.Errorf("UID FETCH: %w", err)
 	}
-	return mails, nil
+	return mails, wg.Wait, nil
 }
 
 // read parses and analyzes one mail. A panic on a hostile mail makes it
