@@ -764,9 +764,11 @@ func (p *parser) finishText() {
 	for i, b := range p.plain {
 		plainParts[i] = bytes.Trim(b, "\r\n")
 	}
-	plain := bytes.Join(plainParts, []byte("\n\n"))
+	var plain []byte
 	if len(plainParts) == 1 {
 		plain = plainParts[0] // normalized in place below, not copied
+	} else {
+		plain = bytes.Join(plainParts, []byte("\n\n"))
 	}
 	if len(bytes.TrimSpace(plain)) != 0 || len(p.html) == 0 {
 		text = normalizeBytes(plain)
