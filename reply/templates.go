@@ -187,13 +187,14 @@ func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, b
 		return "", "", fmt.Errorf("reply: rendering %s subject: %w", name, err)
 	}
 	subject = subjectText(b.String())
-	b.Reset()
+	b = strings.Builder{}
+	b.Grow(len(data.Text) + 4<<10) // most bodies in one allocation
 	if err := tmpl.ExecuteTemplate(&b, "body", data); err != nil {
 		return "", "", fmt.Errorf("reply: rendering %s body: %w", name, err)
 	}
 	body = strings.TrimLeft(b.String(), "\r\n")
-	body = strings.TrimRight(body, " \t\r\n") + "\n"
-	return subject, body, nil
+	// A copy of exactly its size: the builder's spare room is not kept.
+	return subject, strings.TrimRight(body, " \t\r\n") + "\n", nil
 }
 
 func normLang(lang string) string {
