@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The fast text functions must give exactly what the reference ones in
@@ -92,7 +93,9 @@ func checkTextEqual(t *testing.T, s string) {
 	check("authorText", same(func() string { return authorText(s, false) }, func() string { return refAuthorText(s, false) }))
 	check("ExtractFields", same(func() Fields { return ExtractFields(s) }, func() Fields { return refExtractFields(s) }))
 	check("normalizeText", same(func() string { return normalizeText(s) }, func() string { return refNormalizeText(s) }))
-	check("normalizeBytes", same(func() string { return normalizeBytes([]byte(s)) }, func() string { return refNormalizeText(s) }))
+	if utf8.ValidString(s) { // as normalizeBytes wants
+		check("normalizeBytes", same(func() string { return normalizeBytes([]byte(s)) }, func() string { return refNormalizeText(s) }))
+	}
 	for _, cl := range []string{"", "de", "FR"} {
 		check("DetectLanguage", same(func() string { return DetectLanguage(s, cl) }, func() string { return refDetectLanguage(s, cl) }))
 		check("AnalyzeText", same(func() TextAnalysis { return AnalyzeText(s, cl) }, func() TextAnalysis {

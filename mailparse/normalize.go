@@ -3,63 +3,58 @@ package mailparse
 import (
 	"bytes"
 	"strings"
-	"unicode/utf8"
 )
 
 // normalizeText makes line ends \n, drops control characters other than tab
 // and newline, trims trailing white space on each line, collapses 3 or more
 // blank lines to 2 and trims blank lines at both ends.
 func normalizeText(s string) string {
-	s = cleanString(s)
-	return string(appendNormalized(make([]byte, 0, len(s)), s))
+	return normalizeLines(cleanString(s))
 }
 
-// normalizeBytes is normalizeText(string(b)), normalizing b in place.
+// normalizeBytes is normalizeText(string(b)) for b in valid UTF-8 (the text
+// parts are, see readText), without converting b to a string first.
 func normalizeBytes(b []byte) string {
-	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+	if bytes.IndexByte(b, 0) >= 0 {
 		return normalizeText(string(b)) // what cleanString changes
 	}
-	// In place: what is written never goes past what was read.
-	return string(appendNormalized(b[:0], b))
+	return normalizeLines(b)
 }
 
-// appendNormalized appends the normalized text of s, valid UTF-8 without NUL,
-// to dst. dst may be s[:0].
-func appendNormalized[T string | []byte](dst []byte, s T) []byte {
+// normalizeLines does the work of normalizeText on s, valid UTF-8 without NUL.
+func normalizeLines[T string | []byte](s T) string {
+	var b strings.Builder
+	b.Grow(len(s))
 	blank := 0
 	started := false
 	for len(s) > 0 {
 		line, rest, ctl := normalLine(s)
 		s = rest
 		if ctl {
-			clean := dropControls(string(line))
-			if clean == "" {
-				blank++
-				continue
-			}
-			dst = appendLineStart(dst, started, blank)
-			dst = append(dst, clean...)
-		} else {
-			if len(line) == 0 {
-				blank++
-				continue
-			}
-			dst = appendLineStart(dst, started, blank)
-			dst = append(dst, line...)
+			line = T(dropControls(string(line)))
+		}
+		if len(line) == 0 {
+			blank++
+			continue
+		}
+		if started {
+			b.WriteString("\n\n\n"[:1+min(blank, 2)])
 		}
 		blank = 0
 		started = true
+		writeText(&b, line)
 	}
-	return dst
+	return b.String()
 }
 
-// appendLineStart appends the line ends before a line of text: none before
-// the first, else one and up to two blank lines.
-func appendLineStart(dst []byte, started bool, blank int) []byte {
-	if !started {
-		return dst
+// writeText writes s to b, whichever type it has.
+func writeText[T string | []byte](b *strings.Builder, s T) {
+	switch s := any(s).(type) {
+	case string:
+		b.WriteString(s)
+	case []byte:
+		b.Write(s)
 	}
-	return append(dst, "\n\n\n"[:1+min(blank, 2)]...)
 }
 
 // normalLine cuts the first line off s, at \n, \r\n or a lone \r, and returns
