@@ -21,7 +21,7 @@ func authorText(text string, dropSig bool) string {
 }
 
 // authorLines returns the lines authorText keeps, not yet joined: their
-// numbers, -1 for a blank line.
+// numbers, see keptLines.
 func authorLines(lines textLines, dropSig bool) []int {
 	all, own := readAuthorLines(lines, !dropSig, dropSig)
 	if dropSig {
@@ -48,8 +48,8 @@ func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
 		l := lines.line(i)
 		t := trimSpace(l)
 		if t == "" {
-			a.blank()
-			o.blank()
+			a.blank(i)
+			o.blank(i)
 			continue
 		}
 		if t[0] == '>' {
@@ -110,16 +110,16 @@ func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
 
 // keptLines are the lines readAuthorLines keeps for one use.
 type keptLines struct {
-	out     []int // line numbers, -1 for a blank line
+	out     []int // line numbers; -1-i for line i kept as a blank line
 	on      bool  // still reading: not stopped by history or the signature
 	dropped bool  // lines were dropped since the last kept text
 }
 
-func (k *keptLines) blank() {
+func (k *keptLines) blank(i int) {
 	if !k.on || (k.dropped && len(k.out) > 0 && k.out[len(k.out)-1] < 0) {
 		return // a blank line on both sides of a dropped quote: keep one
 	}
-	k.out = append(k.out, -1)
+	k.out = append(k.out, -1-i)
 }
 
 func (k *keptLines) keep(i int) {
@@ -181,7 +181,7 @@ func (ls textLines) line(i int) string {
 	return ls.text[start:ls.ends[i]]
 }
 
-// kept returns the line a keptLines number stands for: "" for -1.
+// kept returns the line a keptLines number stands for: "" for a blank one.
 func (ls textLines) kept(i int) string {
 	if i < 0 {
 		return ""
@@ -189,9 +189,41 @@ func (ls textLines) kept(i int) string {
 	return ls.line(i)
 }
 
+// joined returns what joinLines returns when the text holds it as is: the
+// kept lines follow each other, need no trimming, and have no blank line at
+// either end nor 3 in a row (as in a reply whose history was cut, once Parse
+// normalized it).
+func (ls textLines) joined(kept []int) (string, bool) {
+	if len(kept) == 0 || kept[0] < 0 || kept[len(kept)-1] < 0 {
+		return "", false
+	}
+	first, blank := kept[0], 0
+	for n, k := range kept {
+		if k < 0 {
+			if k != -1-(first+n) || ls.line(-1-k) != "" || blank == 2 {
+				return "", false
+			}
+			blank++
+			continue
+		}
+		if l := ls.line(k); k != first+n || trimRightBlank(l, " \t\r") != l {
+			return "", false
+		}
+		blank = 0
+	}
+	start := 0
+	if first > 0 {
+		start = ls.ends[first-1] + 1
+	}
+	return ls.text[start:ls.ends[kept[len(kept)-1]]], true
+}
+
 // joinLines joins the kept lines with \n, trims blank lines at both ends,
 // trailing white space on each line, and collapses 3 or more blank lines to 2.
 func joinLines(lines textLines, kept []int) string {
+	if s, ok := lines.joined(kept); ok {
+		return s
+	}
 	size := 0 // an upper bound of the length of the result
 	for _, i := range kept {
 		size += len(lines.kept(i)) + 1
