@@ -146,16 +146,23 @@ type qpReader struct {
 func (q *qpReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		if len(q.out) == 0 {
-			if q.err != nil {
-				break
-			}
-			q.fill()
+		if len(q.out) > 0 {
+			k := copy(p[n:], q.out)
+			q.out = q.out[k:]
+			n += k
 			continue
 		}
-		k := copy(p[n:], q.out)
-		q.out = q.out[k:]
-		n += k
+		if q.err != nil {
+			break
+		}
+		if len(p)-n >= q.br.Size()+len(q.carry) {
+			// Room for the longest chunk fill reads (decoding never makes
+			// it longer): decode straight into p.
+			n += len(q.fill(p[n:n]))
+		} else {
+			q.buf = q.fill(q.buf[:0])
+			q.out = q.buf
+		}
 	}
 	if n == 0 && len(p) > 0 {
 		return 0, q.err
@@ -163,7 +170,9 @@ func (q *qpReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (q *qpReader) fill() {
+// fill decodes the next line, or the next chunk of a long one, appending it
+// to out.
+func (q *qpReader) fill(out []byte) []byte {
 	chunk, err := q.br.ReadSlice('\n')
 	partial := err == bufio.ErrBufferFull
 	if err != nil && !partial {
@@ -174,7 +183,6 @@ func (q *qpReader) fill() {
 		chunk = q.tmp
 		q.carry = q.carry[:0]
 	}
-	out := q.buf[:0]
 	if partial {
 		// Hold back trailing white space and a cut "=X" for the next chunk.
 		end := len(chunk)
@@ -187,9 +195,7 @@ func (q *qpReader) fill() {
 			end -= 2
 		}
 		q.carry = append(q.carry, chunk[end:]...)
-		q.buf = q.decode(out, chunk[:end])
-		q.out = q.buf
-		return
+		return q.decode(out, chunk[:end])
 	}
 	body, eol := chunk, []byte(nil)
 	if n := len(body); n > 0 && body[n-1] == '\n' {
@@ -210,8 +216,7 @@ func (q *qpReader) fill() {
 	if !soft {
 		out = append(out, eol...)
 	}
-	q.buf = out
-	q.out = out
+	return out
 }
 
 func (q *qpReader) decode(out, d []byte) []byte {
