@@ -424,6 +424,9 @@ func isHistorySeparator(t string) bool {
 // "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …"
 // starting at lines[i] (t trimmed).
 func isOutlookBlock(lines textLines, i int, t string) bool {
+	if isASCIILetter(t[0]) && strings.IndexByte("fdv", lowerASCII(t[0])) < 0 {
+		return false // the label starts with t's first letter, and none below does
+	}
 	label, _, ok := splitLabel(t)
 	if !ok {
 		return false
