@@ -49,7 +49,21 @@ func (b *b64Reader) Read(p []byte) (int, error) {
 		}
 		n, err := b.r.Read(b.in[:])
 		out := b.obuf[:0]
-		for _, c := range b.in[:n] {
+		in := b.in[:n]
+		for i := 0; i < len(in); i++ {
+			if b.nq == 0 && !b.pad && i+4 <= len(in) {
+				// A whole quantum of valid characters, the common case:
+				// decoded at once as the loop below would.
+				q := in[i : i+4]
+				v0, v1, v2, v3 := b64val[q[0]], b64val[q[1]], b64val[q[2]], b64val[q[3]]
+				if v0|v1|v2|v3 < 64 { // none is 0xff (not base64)
+					x := uint32(v0)<<18 | uint32(v1)<<12 | uint32(v2)<<6 | uint32(v3)
+					out = append(out, byte(x>>16), byte(x>>8), byte(x))
+					i += 3
+					continue
+				}
+			}
+			c := in[i]
 			v := b64val[c]
 			if v == 0xff {
 				switch c {

@@ -1,7 +1,9 @@
 package mailparse
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -189,6 +191,86 @@ func TestParseDateEqualsReference(t *testing.T) {
 		t2, ok2 := refParseDate(d)
 		if ok1 != ok2 || !t1.Equal(t2) || t1.String() != t2.String() {
 			t.Fatalf("parseDate(%q) = %v %v, want %v %v", d, t1, ok1, t2, ok2)
+		}
+	}
+}
+
+// chunkReader returns its data in chunks of the given sizes, in turn.
+type chunkReader struct {
+	data  []byte
+	sizes []int
+	i     int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), len(c.data), c.sizes[c.i%len(c.sizes)])
+	c.i++
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func TestBase64EqualsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < 3000; i++ {
+		var in []byte
+		for n := r.IntN(300); n > 0; n-- {
+			switch k := r.IntN(40); {
+			case k == 0:
+				const odd = "=\r\n \t-_!\x00\xff"
+				in = append(in, odd[r.IntN(len(odd))])
+			case k < 3:
+				in = append(in, "\r\n"...)
+			default:
+				in = append(in, alphabet[r.IntN(len(alphabet))])
+			}
+		}
+		sizes := []int{1 + r.IntN(5000), 1 + r.IntN(7), 4096}
+		var st1, st2 decodeState
+		got, err1 := io.ReadAll(&b64Reader{r: &chunkReader{data: in, sizes: sizes}, st: &st1})
+		want, err2 := io.ReadAll(&refB64Reader{r: &chunkReader{data: in, sizes: sizes}, st: &st2})
+		if string(got) != string(want) || st1 != st2 || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("base64 %q: %q %+v, want %q %+v", in, got, st1, want, st2)
+		}
+	}
+}
+
+// readInSizes reads r to the end with reads of the given sizes, in turn.
+func readInSizes(r io.Reader, sizes []int) ([]byte, error) {
+	var out []byte
+	for i := 0; ; i++ {
+		buf := make([]byte, sizes[i%len(sizes)])
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func TestQuotedPrintableEqualsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"caf=C3=A9", " ", "  ", "\t", "=\r\n", "= \r\n", "\r\n", "\n", "=3D", "=", "=4", "=zz", "abc", "x=\n",
+		strings.Repeat("long line ", 60), strings.Repeat(" ", 300), "é"}
+	for i := 0; i < 3000; i++ {
+		var in []byte
+		for n := r.IntN(60); n > 0; n-- {
+			in = append(in, pieces[r.IntN(len(pieces))]...)
+		}
+		sizes := []int{1 + r.IntN(9000), 1 + r.IntN(100), 64 << 10}
+		in2 := []int{1 + r.IntN(5000), 4096}
+		var st1, st2 decodeState
+		got, err1 := readInSizes(&qpReader{br: bufio.NewReaderSize(&chunkReader{data: in, sizes: in2}, 4096), st: &st1}, sizes)
+		want, err2 := readInSizes(&refQPReader{br: bufio.NewReaderSize(&chunkReader{data: in, sizes: in2}, 4096), st: &st2}, sizes)
+		if string(got) != string(want) || st1 != st2 || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("quoted-printable %q: %q %+v, want %q %+v", in, got, st1, want, st2)
 		}
 	}
 }

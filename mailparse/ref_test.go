@@ -4,6 +4,9 @@ package mailparse
 // that the fast ones give exactly the same results (see equal_test.go).
 
 import (
+	"bufio"
+	"bytes"
+	"io"
 	"net/mail"
 	"strings"
 	"time"
@@ -559,4 +562,187 @@ func refParseDate(v string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// refB64Reader is b64Reader as it was: it decodes base64, skipping white space and (noting) other bad bytes.
+// QUIRK: mail in the wild carries base64 with stray characters, missing
+// padding and text after the padding.
+type refB64Reader struct {
+	r    io.Reader
+	st   *decodeState
+	in   [4096]byte
+	q    [4]byte // a quantum being filled
+	nq   int
+	out  []byte // decoded, not yet returned
+	obuf [3*1024 + 16]byte
+	eof  bool
+	pad  bool // saw '=': the data is over
+}
+
+func (b *refB64Reader) Read(p []byte) (int, error) {
+	for len(b.out) == 0 {
+		if b.eof {
+			return 0, io.EOF
+		}
+		n, err := b.r.Read(b.in[:])
+		out := b.obuf[:0]
+		for _, c := range b.in[:n] {
+			v := b64val[c]
+			if v == 0xff {
+				switch c {
+				case ' ', '\t', '\r', '\n':
+				case '=':
+					b.pad = true
+				default:
+					b.st.invalid = true
+				}
+				continue
+			}
+			if b.pad {
+				// Data after the padding: a second base64 stream glued on.
+				b.pad = false
+				out = b.flushQuantum(out)
+			}
+			b.q[b.nq] = c
+			b.nq++
+			if b.nq == 4 {
+				x := uint32(b64val[b.q[0]])<<18 | uint32(b64val[b.q[1]])<<12 | uint32(b64val[b.q[2]])<<6 | uint32(b64val[b.q[3]])
+				out = append(out, byte(x>>16), byte(x>>8), byte(x))
+				b.nq = 0
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				b.out = out
+				b.eof = true
+				if len(out) > 0 {
+					return b.copyOut(p), nil
+				}
+				return 0, err
+			}
+			out = b.flushQuantum(out)
+			b.eof = true
+		}
+		b.out = out
+	}
+	return b.copyOut(p), nil
+}
+
+func (b *refB64Reader) copyOut(p []byte) int {
+	n := copy(p, b.out)
+	b.out = b.out[n:]
+	return n
+}
+
+// flushQuantum decodes an incomplete last quantum.
+func (b *refB64Reader) flushQuantum(out []byte) []byte {
+	switch b.nq {
+	case 1:
+		b.st.invalid = true
+	case 2:
+		x := uint32(b64val[b.q[0]])<<18 | uint32(b64val[b.q[1]])<<12
+		out = append(out, byte(x>>16))
+	case 3:
+		x := uint32(b64val[b.q[0]])<<18 | uint32(b64val[b.q[1]])<<12 | uint32(b64val[b.q[2]])<<6
+		out = append(out, byte(x>>16), byte(x>>8))
+	}
+	b.nq = 0
+	return out
+}
+
+// refQPReader is qpReader as it was: it decodes quoted-printable leniently, a line at a time: an '=' not
+// followed by two hex digits or a line end is kept as written (QUIRK: unencoded
+// '=' from broken senders), trailing white space on a line is dropped, soft
+// line breaks ("=" then CRLF, or "=" then spaces then CRLF) are joined.
+type refQPReader struct {
+	br    *bufio.Reader
+	st    *decodeState
+	out   []byte // decoded, not yet returned
+	buf   []byte
+	carry []byte // the end of a partial line that may continue in the next chunk
+	tmp   []byte
+	err   error
+}
+
+func (q *refQPReader) Read(p []byte) (int, error) {
+	for len(q.out) == 0 {
+		if q.err != nil {
+			return 0, q.err
+		}
+		q.fill()
+	}
+	n := copy(p, q.out)
+	q.out = q.out[n:]
+	return n, nil
+}
+
+func (q *refQPReader) fill() {
+	chunk, err := q.br.ReadSlice('\n')
+	partial := err == bufio.ErrBufferFull
+	if err != nil && !partial {
+		q.err = err
+	}
+	if len(q.carry) > 0 {
+		q.tmp = append(append(q.tmp[:0], q.carry...), chunk...)
+		chunk = q.tmp
+		q.carry = q.carry[:0]
+	}
+	out := q.buf[:0]
+	if partial {
+		// Hold back trailing white space and a cut "=X" for the next chunk.
+		end := len(chunk)
+		for end > 0 && (chunk[end-1] == ' ' || chunk[end-1] == '\t') && len(chunk)-end < 256 {
+			end--
+		}
+		if end > 0 && chunk[end-1] == '=' {
+			end--
+		} else if end > 1 && chunk[end-2] == '=' && isHex(chunk[end-1]) {
+			end -= 2
+		}
+		q.carry = append(q.carry, chunk[end:]...)
+		q.buf = q.decode(out, chunk[:end])
+		q.out = q.buf
+		return
+	}
+	body, eol := chunk, []byte(nil)
+	if n := len(body); n > 0 && body[n-1] == '\n' {
+		if n > 1 && body[n-2] == '\r' {
+			body, eol = body[:n-2], body[n-2:]
+		} else {
+			body, eol = body[:n-1], body[n-1:]
+		}
+	}
+	for len(body) > 0 && (body[len(body)-1] == ' ' || body[len(body)-1] == '\t') {
+		body = body[:len(body)-1]
+	}
+	soft := len(body) > 0 && body[len(body)-1] == '='
+	if soft {
+		body = body[:len(body)-1]
+	}
+	out = q.decode(out, body)
+	if !soft {
+		out = append(out, eol...)
+	}
+	q.buf = out
+	q.out = out
+}
+
+func (q *refQPReader) decode(out, d []byte) []byte {
+	for len(d) > 0 {
+		i := bytes.IndexByte(d, '=')
+		if i < 0 {
+			return append(out, d...)
+		}
+		out = append(out, d[:i]...)
+		d = d[i:]
+		if len(d) >= 3 && isHex(d[1]) && isHex(d[2]) {
+			out = append(out, unhex(d[1])<<4|unhex(d[2]))
+			d = d[3:]
+			continue
+		}
+		q.st.invalid = true
+		out = append(out, '=')
+		d = d[1:]
+	}
+	return out
 }
