@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // The fast text functions must give exactly what the reference ones in
@@ -271,6 +274,34 @@ func TestQuotedPrintableEqualsReference(t *testing.T) {
 		want, err2 := readInSizes(&refQPReader{br: bufio.NewReaderSize(&chunkReader{data: in, sizes: in2}, 4096), st: &st2}, sizes)
 		if string(got) != string(want) || st1 != st2 || (err1 == nil) != (err2 == nil) {
 			t.Fatalf("quoted-printable %q: %q %+v, want %q %+v", in, got, st1, want, st2)
+		}
+	}
+}
+
+func TestTagAtomEqualsTagName(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"<p>", "</P >", "<br/>", "<BR />", "<a href=\"x\">", "</a>", "<div\nclass=x>", "<td\t>", "<h1>", "</h1\f>",
+		"<x\x00y>", "<my-tag>", "<table>", "<abcdefghijklmnopq>", "<abcdefghijklmnop>", "< p>", "</ p>", "<p", "text", "&amp;",
+		"<!-- c -->", "<script>", "</script>", "<Style>x</stYle>", "<p/x>", "<b>", "<é>", "<a1>", "\r\n"}
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		for n := r.IntN(20); n > 0; n-- {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		z := html.NewTokenizer(strings.NewReader(b.String()))
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				break
+			}
+			if tt != html.StartTagToken && tt != html.EndTagToken && tt != html.SelfClosingTagToken {
+				continue
+			}
+			a, ok := tagAtom(z.Raw())
+			name, _ := z.TagName()
+			if want := atom.Lookup(name); ok && a != want {
+				t.Fatalf("%q: tagAtom(%q) = %v, want %v", b.String(), z.Raw(), a, want)
+			}
 		}
 	}
 }

@@ -33,14 +33,19 @@ func htmlText(b []byte) string {
 				continue
 			}
 			// Text() copies and rewrites every token; most need nothing of it.
-			if raw := z.Raw(); bytes.IndexAny(raw, "&\r\x00") < 0 {
+			if raw := z.Raw(); !needsText(raw) {
 				w.text(raw, pre > 0)
 			} else {
 				w.text(z.Text(), pre > 0)
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, hasAttr := z.TagName()
-			a := atom.Lookup(name)
+			a, ok := tagAtom(z.Raw())
+			hasAttr := false
+			if !ok || a == atom.A {
+				var name []byte
+				name, hasAttr = z.TagName()
+				a = atom.Lookup(name)
+			}
 			end := tt == html.EndTagToken
 			switch a {
 			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Noscript, atom.Template:
@@ -125,6 +130,43 @@ func htmlText(b []byte) string {
 			}
 		}
 	}
+}
+
+// needsText reports whether a raw text token needs Tokenizer.Text: for
+// entities, carriage returns or NUL.
+func needsText(raw []byte) bool {
+	return bytes.IndexByte(raw, '&') >= 0 || bytes.IndexByte(raw, '\r') >= 0 || bytes.IndexByte(raw, 0) >= 0
+}
+
+// tagAtom returns the atom of the name of the tag written raw ("<Name …>" or
+// "</name>") when the name is short and of ASCII letters and digits only: as
+// atom.Lookup(Tokenizer.TagName()) would, without the copy TagName makes.
+func tagAtom(raw []byte) (atom.Atom, bool) {
+	var buf [16]byte
+	i := 1
+	if len(raw) > 1 && raw[1] == '/' {
+		i = 2
+	}
+	n := 0
+	for ; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '/' || c == '>':
+			// The end of the name, as the tokenizer reads it.
+			return atom.Lookup(buf[:n]), n > 0
+		default:
+			return 0, false
+		}
+		if n == len(buf) {
+			return 0, false
+		}
+		buf[n] = c
+		n++
+	}
+	return 0, false
 }
 
 // htmlWriter writes text line by line, adding the quote prefix and list markers
