@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -302,6 +303,14 @@ func TestTagAtomEqualsTagName(t *testing.T) {
 			if want := atom.Lookup(name); ok && a != want {
 				t.Fatalf("%q: tagAtom(%q) = %v, want %v", b.String(), z.Raw(), a, want)
 			}
+		}
+	}
+}
+
+func TestToLower(t *testing.T) {
+	for r := rune(0); r < 0x300; r++ {
+		if toLower(r) != unicode.ToLower(r) {
+			t.Errorf("toLower(%q) = %q, want %q", r, toLower(r), unicode.ToLower(r))
 		}
 	}
 }

@@ -80,7 +80,7 @@ func DetectLanguage(text, contentLanguage string) string {
 			r = '\''
 		}
 		if c.n+utf8.RuneLen(r) <= len(c.word) {
-			c.n += utf8.EncodeRune(c.word[c.n:], unicode.ToLower(r))
+			c.n += utf8.EncodeRune(c.word[c.n:], toLower(r))
 		} else {
 			c.n = len(c.word) + 1
 		}
@@ -91,6 +91,18 @@ func DetectLanguage(text, contentLanguage string) string {
 		return "fr"
 	}
 	return "en"
+}
+
+// toLower is unicode.ToLower with a short cut for the Latin-1 letters of
+// French words, which unicode.ToLower looks up in its case tables.
+func toLower(r rune) rune {
+	switch {
+	case 'À' <= r && r <= 'Þ' && r != '×':
+		return r + 'à' - 'À'
+	case 'ß' <= r && r <= 'ÿ':
+		return r
+	}
+	return unicode.ToLower(r)
 }
 
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
