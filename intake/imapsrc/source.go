@@ -441,14 +441,17 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	todo = slices.Compact(todo)
 
 	// Batches go through a pipeline: while the store commits batch N, the
-	// connection moves batch N-1, whose commit is done, then fetches batch
-	// N+1. The connection does one thing at a time, and no mail is moved
-	// before its effect is committed. That a move is done is recorded in
-	// the next batch's transaction (Batch.Settled), after the last batch in
-	// one of its own.
+	// connection moves committed mail, then fetches batch N+1. The
+	// connection does one thing at a time, and no mail is moved before its
+	// effect is committed. Moves wait for moveBatch committed mails, or the
+	// end of the poll: a server may pay for every MOVE with a look at the
+	// whole folder (Dovecot's maildir does). That a move is done is
+	// recorded in the next batch's transaction (Batch.Settled), after the
+	// last batch in one of its own.
 	var (
-		inFlight *commit
-		moved    []uint32 // moves done, not yet recorded
+		inFlight  *commit
+		committed []intake.PendingMove // not yet moved
+		moved     []uint32             // moved, not yet recorded
 	)
 	if len(todo) > s.opts.BatchSize && s.opts.Hooks.Backlog != nil {
 		s.opts.Hooks.Backlog(true)
@@ -474,14 +477,18 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 		if err != nil {
 			return err
 		}
+		committed = append(committed, moves...)
 		if len(mails) > 0 {
 			inFlight = s.startCommit(uidValidity, mails, parsed, moved)
 			moved = nil
 		}
-		done, err := s.move(c, moves)
-		moved = append(moved, done...)
-		if err != nil {
-			return err
+		if len(committed) >= moveBatch {
+			done, err := s.move(c, committed)
+			moved = append(moved, done...)
+			committed = nil
+			if err != nil {
+				return err
+			}
 		}
 	}
 	moves, err := inFlight.wait()
@@ -489,13 +496,17 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	if err != nil {
 		return err
 	}
-	done, err := s.move(c, moves)
+	done, err := s.move(c, append(committed, moves...))
 	moved = append(moved, done...)
 	if serr := s.desk.Settled(s.opts.Folder, moved); err == nil {
 		err = serr
 	}
 	return err
 }
+
+// moveBatch is how many committed mails a poll gathers before it moves
+// them (see poll).
+const moveBatch = 200
 
 // commit is a batch being committed by the desk.
 type commit struct {
