@@ -678,6 +678,7 @@ func secCorpus() []corpusRow {
 // a counted rejection kept in the quarantine folder.
 func TestSecurityMalformedCorpus(t *testing.T) {
 	e := newSecEnv(t, envOptions{}, secOptions{})
+	e.waitReady() // the source has made the quarantine folder, read below
 	rows := secCorpus()
 	var table strings.Builder
 	for i := range rows {
