@@ -254,8 +254,15 @@ func joinLines(lines textLines, kept []int) string {
 // trimSpace trims spaces, tabs, no-break and narrow no-break spaces (and CR,
 // FF, VT): strings.Trim(s, " \t\u00a0\u202f\r\f\v"), without decoding runes.
 func trimSpace(s string) string {
+	if len(s) > 0 && isGraphicASCII(s[0]) && isGraphicASCII(s[len(s)-1]) {
+		return s // the common case: nothing to trim
+	}
 	return trimRightBlank(trimLeftBlank(s, " \t\r\f\v"), " \t\r\f\v")
 }
+
+// isGraphicASCII reports whether c is ASCII and neither a space nor a control
+// character.
+func isGraphicASCII(c byte) bool { return ' ' < c && c < utf8.RuneSelf }
 
 // The no-break and narrow no-break spaces, which trimSpace and friends trim
 // along with ASCII white space.
@@ -490,29 +497,27 @@ func isMobileSignature(t string) bool {
 // with the set of their first letters: most lines start with none of them.
 type prefixSet struct {
 	list  []string
-	first string
+	first [utf8.RuneSelf]bool
 }
 
-func newPrefixSet(list ...string) prefixSet {
-	var first []byte
+func newPrefixSet(list ...string) *prefixSet {
+	ps := &prefixSet{list: list}
 	for _, p := range list {
 		if p[0] >= utf8.RuneSelf || p[0] != lowerASCII(p[0]) {
 			panic("mailparse: prefix " + p + " does not start with a lower-case ASCII letter")
 		}
-		if strings.IndexByte(string(first), p[0]) < 0 {
-			first = append(first, p[0])
-		}
+		ps.first[p[0]] = true
 	}
-	return prefixSet{list: list, first: string(first)}
+	return ps
 }
 
 // matchFold reports whether t starts with one of the prefixes, ignoring case
 // as strings.EqualFold does.
-func (ps prefixSet) matchFold(t string) bool {
+func (ps *prefixSet) matchFold(t string) bool {
 	if t == "" {
 		return false
 	}
-	if c := t[0]; c < utf8.RuneSelf && strings.IndexByte(ps.first, lowerASCII(c)) < 0 {
+	if c := t[0]; c < utf8.RuneSelf && !ps.first[lowerASCII(c)] {
 		return false // see asciiFoldDiffer
 	}
 	for _, p := range ps.list {
