@@ -9,23 +9,35 @@ import (
 )
 
 // A build with -tags pprof writes a CPU profile of the whole process to
-// $CASEMAIL_CPUPROFILE (the benchmark's -bin flag takes such a build).
+// $CASEMAIL_CPUPROFILE, and the allocations of the whole process (heap
+// profile, alloc_space) to $CASEMAIL_MEMPROFILE at exit (the benchmark's
+// -bin flag takes such a build).
 func init() {
-	path := os.Getenv("CASEMAIL_CPUPROFILE")
-	if path == "" {
-		return
+	stopCPU := func() {}
+	if path := os.Getenv("CASEMAIL_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "casemail: cpu profile:", err)
+		} else {
+			stopCPU = func() { pprof.StopCPUProfile(); f.Close() }
+		}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "casemail: cpu profile:", err)
-		return
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintln(os.Stderr, "casemail: cpu profile:", err)
-		return
-	}
+	mem := os.Getenv("CASEMAIL_MEMPROFILE")
 	atExit = func() {
-		pprof.StopCPUProfile()
-		f.Close()
+		stopCPU()
+		if mem == "" {
+			return
+		}
+		f, err := os.Create(mem)
+		if err == nil {
+			err = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "casemail: memory profile:", err)
+		}
 	}
 }
