@@ -8,10 +8,10 @@ type TextAnalysis struct {
 	Lang    string // DetectLanguage(text, contentLanguage)
 }
 
-// AnalyzeText returns what NewText, ExtractFields and DetectLanguage return
-// for text, for about the cost of one of them: the text is split into lines
-// once, and each line is looked at once for both the author's text and the
-// fields.
+// AnalyzeText returns what NewText(text), ExtractFields(text) and
+// DetectLanguage(text, contentLanguage) return, with less work than the three
+// calls: the text is split into lines once, and each line is looked at once
+// for both the author's text and the fields.
 func AnalyzeText(text, contentLanguage string) TextAnalysis {
 	lines := splitLines(text)
 	all, own := readAuthorLines(lines, true, true)

@@ -82,7 +82,9 @@ func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
 			if j < lines.len() && strings.HasPrefix(trimSpace(lines.line(j)), ">") {
 				// Drop the attribution, the quoted lines go one by one.
 				if ownSkips && o.on && n > 1 {
-					// all skips lines own would look at: read own on its own.
+					// all skips lines own would look at (a mobile signature
+					// line that starts a two-line attribution, which none of
+					// today's prefixes allow): read own on its own.
 					redoOwn, o.on = true, false
 				}
 				i += n - 1
