@@ -79,8 +79,9 @@ func DetectLanguage(text, contentLanguage string) string {
 		if r == '’' {
 			r = '\''
 		}
-		if c.n+utf8.RuneLen(r) <= len(c.word) {
-			c.n += utf8.EncodeRune(c.word[c.n:], toLower(r))
+		// The lower case may be longer in UTF-8 than the letter (Ⱥ, ⱥ).
+		if lower := toLower(r); c.n+utf8.RuneLen(lower) <= len(c.word) {
+			c.n += utf8.EncodeRune(c.word[c.n:], lower)
 		} else {
 			c.n = len(c.word) + 1
 		}

@@ -241,3 +241,15 @@ func TestNewTextKeepsLongText(t *testing.T) {
 		t.Error("long text changed")
 	}
 }
+
+// TestDetectLanguageLongerLowerCase: a letter whose lower case takes more
+// bytes (Ⱥ, 2 bytes; ⱥ, 3) at the end of a word that fills the word buffer
+// once made DetectLanguage index past it.
+func TestDetectLanguageLongerLowerCase(t *testing.T) {
+	for n := 25; n <= 40; n++ {
+		text := strings.Repeat("a", n) + "Ⱥ the issue is"
+		if got := mailparse.DetectLanguage(text, ""); got != "en" {
+			t.Errorf("%d letters then Ⱥ: %q, want en", n, got)
+		}
+	}
+}
