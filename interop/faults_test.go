@@ -163,17 +163,18 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("seeded %d mails in %s", total, time.Since(seedStart).Round(time.Millisecond))
 
 	// Kill at a random point of the intake: after a random number of
-	// processed mails (at most an eighth of what is left, so that at least
-	// eight kills fall during the intake) plus a random few milliseconds.
+	// processed mails (at most a sixteenth of what is left, so that at
+	// least eight kills fall during the intake) plus a random few
+	// milliseconds (intake runs at thousands of mails a second).
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	start := time.Now()
 	kills, during := 0, 0
 	var progress []string
 	for cases := 0; during < 8 && kills < 20 && total-cases > 12; {
 		p := s.start()
-		target := 1 + rng.IntN(max(1, (total-cases)/8))
+		target := 1 + rng.IntN(max(1, (total-cases)/16))
 		p.waitLog("mail processed", target, 30*time.Second)
-		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(5000)) * time.Microsecond)
 		_ = p.cmd.Process.Kill()
 		<-p.done
 		kills++

@@ -589,7 +589,7 @@ func (p *proc) waitLog(substr string, n int, timeout time.Duration) bool {
 		if !p.running() {
 			return strings.Count(p.logText(), substr) >= n
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	return false
 }
