@@ -110,8 +110,8 @@ type Message struct {
 	// without a Message-ID (it tells mails without one apart); empty
 	// otherwise, since hashing every byte costs a quarter of Parse.
 	ContentHash string
-	Problems        []string        // soft errors, one short sentence each
-	Dropped         []string        // names of attachments dropped because of a limit
+	Problems    []string // soft errors, one short sentence each
+	Dropped     []string // names of attachments dropped because of a limit
 }
 
 // Attachment is a non-text part, digested while streaming.
