@@ -107,15 +107,23 @@ func BenchmarkProcessBatch(b *testing.B) {
 
 // BenchmarkProcessNewCases measures Desk.Process of batches of 50 new-case
 // mails of about 21 KiB of text each (the daemon's default batch and the
-// performance benchmark's sizes), analyzed beforehand as the source's
-// workers do: what the single committing goroutine spends per mail.
+// performance benchmark's sizes) from 2,000 contacts of one account, a few
+// mails each, analyzed beforehand as the source's workers do, each batch
+// recording the moves of the one before: what the single committing
+// goroutine spends per mail.
 func BenchmarkProcessNewCases(b *testing.B) {
-	const batchSize = 50
+	const batchSize, nContacts = 50, 2000
 	cfg, err := config.Parse([]byte(testPolicy))
 	must(b, err)
 	plans, err := cfg.BuildPlans()
 	must(b, err)
-	dir, err := config.ParseContacts([]byte(testContacts), plans)
+	var contacts strings.Builder
+	contacts.WriteString("[[account]]\nemail = \"admin@acme.example\"\nplan = \"premium\"\nengines = [\"acme-search\"]\ncontacts = [")
+	for i := range nContacts {
+		fmt.Fprintf(&contacts, "%q,", fmt.Sprintf("user%d@acme.example", i))
+	}
+	contacts.WriteString("]\n")
+	dir, err := config.ParseContacts([]byte(contacts.String()), plans)
 	must(b, err)
 	tmpl, err := reply.LoadTemplates("")
 	must(b, err)
@@ -132,10 +140,11 @@ func BenchmarkProcessNewCases(b *testing.B) {
 	const folder, validity = "INBOX", 7
 	_, err = desk.Resume(intake.Folder{Name: folder, UIDValidity: validity, UIDNext: 1}, intake.StartAll)
 	must(b, err)
-	text := "Hello,\n\nEngine: acme-search\nSeverity: high\nEnvironment: production\n\n" +
+	text := "Hello,\n\nSeverity: high\nEnvironment: production\n\n" +
 		strings.Repeat("Queries time out since the last deploy, about one in ten, mostly on the product index.\n", 240) +
 		"Thanks,\n-- \nA customer"
 	uid := uint32(0)
+	var settled []uint32
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -143,16 +152,21 @@ func BenchmarkProcessNewCases(b *testing.B) {
 		mails := make([]*intake.Incoming, 0, batchSize)
 		for i := range batchSize {
 			uid++
-			m, err := mailparse.Parse(strings.NewReader(mail(alice, fmt.Sprintf("Problem %d", i), text)), nil)
+			from := fmt.Sprintf("User <user%d@acme.example>", int(uid)%nContacts)
+			m, err := mailparse.Parse(strings.NewReader(mail(from, fmt.Sprintf("Problem %d", i), text)), nil)
 			must(b, err)
 			in := &intake.Incoming{UID: uid, Arrived: time.Now(), Msg: m}
 			intake.Analyze(in)
 			mails = append(mails, in)
 		}
 		b.StartTimer()
-		rs, err := desk.Process(&intake.Batch{Folder: folder, UIDValidity: validity, Mails: mails})
+		rs, err := desk.Process(&intake.Batch{Folder: folder, UIDValidity: validity, Mails: mails, Settled: settled})
 		if err != nil || len(rs) != batchSize || rs[0].Outcome != intake.OutcomeCaseCreated {
-			b.Fatalf("%d results (%v), err %v", len(rs), rs[0].Outcome, err)
+			b.Fatalf("%d results (%+v), err %v", len(rs), rs[0], err)
+		}
+		settled = settled[:0]
+		for _, r := range rs {
+			settled = append(settled, r.UID)
 		}
 	}
 	b.StopTimer()

@@ -154,8 +154,7 @@ func (s *SMTP) Send(ctx context.Context, m *intake.Outgoing) error {
 // "authentication required" (530, or 5.7.0, to MAIL) give other errors.
 // After a connection failure the connection is dropped and the next send
 // dials again; a connection found dead when a send starts (the server
-// closed it while idle) is redialled at once, within the same call. A mail
-// the server took counts as sent even when the RSET after it fails.
+// closed it while idle) is redialled at once, within the same call.
 //
 // data must have CRLF line ends, as Compose writes them; lines starting
 // with "." are dot-stuffed here, and a CRLF is added when data does not end
@@ -180,14 +179,9 @@ func (s *SMTP) SendComposed(ctx context.Context, m *intake.Outgoing, data []byte
 				return err
 			}
 		}
-		delivered, err := s.send(ctx, env, data)
+		err := s.send(ctx, env, data)
 		if err == nil {
 			s.log.Debug("sent", "message_id", m.MessageID, "purpose", m.Purpose)
-			return nil
-		}
-		if delivered {
-			// The server took the mail; only the RSET after it failed.
-			s.drop("reset after delivery failed", err)
 			return nil
 		}
 		res := classify(err)
@@ -229,21 +223,20 @@ func (s *SMTP) envelope(m *intake.Outgoing) (*envelope, error) {
 }
 
 // send runs one mail transaction over the open connection, aborting when
-// ctx ends. delivered tells that the server took the mail (an error then
-// comes from the RSET after it).
-func (s *SMTP) send(ctx context.Context, env *envelope, data []byte) (delivered bool, err error) {
+// ctx ends.
+func (s *SMTP) send(ctx context.Context, env *envelope, data []byte) error {
 	conn := s.conn
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	delivered, err = transaction(s.client, s.opts.Timeout, env, data)
+	err := transaction(s.client, s.opts.Timeout, env, data)
 	if !stop() {
 		// ctx ended while sending: the connection is closed.
 		s.drop("context ended", ctx.Err())
 		if err == nil {
-			return delivered, nil
+			return nil
 		}
-		return delivered, fmt.Errorf("%w (%w)", ctx.Err(), err)
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
-	return delivered, err
+	return err
 }
 
 // SMTP steps of a mail transaction, for stepError.
@@ -254,7 +247,6 @@ const (
 	stepData     = "DATA"
 	stepContent  = "sending the content"
 	stepDataEnd  = "end of DATA"
-	stepReset    = "RSET"
 )
 
 // stepError is a failed step of a mail transaction.
@@ -294,11 +286,13 @@ func failed(c *smtp.Client, step string, err error) *stepError {
 
 // transaction sends data from env.from to env.to over c, as go-mail's
 // Client.Send does with NOOP disabled: MAIL, RCPT for every recipient (and
-// RSET when one of them failed), DATA, then RSET once the server took the
-// mail. timeout bounds the whole transaction.
-func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []byte) (delivered bool, err error) {
+// RSET when one of them failed), DATA. Unlike go-mail it sends no RSET
+// once the server took the mail: the transaction is over (RFC 5321 4.1.4),
+// and the round trip would cost every mail. timeout bounds the whole
+// transaction.
+func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []byte) error {
 	if err := c.UpdateDeadline(timeout); err != nil {
-		return false, &stepError{step: stepDeadline, err: err}
+		return &stepError{step: stepDeadline, err: err}
 	}
 	// go-mail's smtp.Client writes the path as given: RFC 5321 wants it
 	// in angle brackets, and strict servers (mailpit) refuse it without.
@@ -307,7 +301,7 @@ func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []by
 		if rerr := c.Reset(); rerr != nil {
 			e.err = fmt.Errorf("%w (then RSET: %w)", e.err, rerr)
 		}
-		return false, e
+		return e
 	}
 	var rcptErr *stepError
 	for _, to := range env.to {
@@ -324,18 +318,9 @@ func transaction(c *smtp.Client, timeout time.Duration, env *envelope, data []by
 		if rerr := c.Reset(); rerr != nil {
 			rcptErr.err = fmt.Errorf("%w (then RSET: %w)", rcptErr.err, rerr)
 		}
-		return false, rcptErr
+		return rcptErr
 	}
-	if err := writeData(c, data); err != nil {
-		return false, err
-	}
-	if err := c.UpdateDeadline(timeout); err != nil {
-		return true, &stepError{step: stepDeadline, err: err}
-	}
-	if err := c.Reset(); err != nil {
-		return true, &stepError{step: stepReset, err: err}
-	}
-	return true, nil
+	return writeData(c, data)
 }
 
 // writeData sends DATA, then data dot-stuffed, then the final dot, and
