@@ -20,27 +20,8 @@ import (
 // syncs to disk as production does.
 func BenchmarkProcessBatch(b *testing.B) {
 	const batchSize = 200
-	cfg, err := config.Parse([]byte(testPolicy))
-	must(b, err)
-	plans, err := cfg.BuildPlans()
-	must(b, err)
-	dir, err := config.ParseContacts([]byte(testContacts), plans)
-	must(b, err)
-	tmpl, err := reply.LoadTemplates("")
-	must(b, err)
-	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), &store.Options{NoSync: false})
-	must(b, err)
-	b.Cleanup(func() { db.Close() })
-	desk, err := intake.NewDesk(intake.Options{
-		Store: db, Renderer: tmpl, Directory: func() *intake.Directory { return dir }, Plans: plans,
-		Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
-		ProcessedFolder: "Processed", QuarantineFolder: "Quarantine",
-		AutoReplyLimit: 1 << 30, // measure the answers, not the rate limit
-	})
-	must(b, err)
+	desk := benchDesk(b, testContacts)
 	const folder, validity = "INBOX", 7
-	_, err = desk.Resume(intake.Folder{Name: folder, UIDValidity: validity, UIDNext: 1}, intake.StartAll)
-	must(b, err)
 
 	parse := func(raw string) *mailparse.Message {
 		m, err := mailparse.Parse(strings.NewReader(raw), &mailparse.Options{KeepAttachments: fromAgent})
@@ -113,33 +94,14 @@ func BenchmarkProcessBatch(b *testing.B) {
 // goroutine spends per mail.
 func BenchmarkProcessNewCases(b *testing.B) {
 	const batchSize, nContacts = 50, 2000
-	cfg, err := config.Parse([]byte(testPolicy))
-	must(b, err)
-	plans, err := cfg.BuildPlans()
-	must(b, err)
 	var contacts strings.Builder
 	contacts.WriteString("[[account]]\nemail = \"admin@acme.example\"\nplan = \"premium\"\nengines = [\"acme-search\"]\ncontacts = [")
 	for i := range nContacts {
 		fmt.Fprintf(&contacts, "%q,", fmt.Sprintf("user%d@acme.example", i))
 	}
 	contacts.WriteString("]\n")
-	dir, err := config.ParseContacts([]byte(contacts.String()), plans)
-	must(b, err)
-	tmpl, err := reply.LoadTemplates("")
-	must(b, err)
-	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), &store.Options{})
-	must(b, err)
-	b.Cleanup(func() { db.Close() })
-	desk, err := intake.NewDesk(intake.Options{
-		Store: db, Renderer: tmpl, Directory: func() *intake.Directory { return dir }, Plans: plans,
-		Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
-		ProcessedFolder: "Processed", QuarantineFolder: "Quarantine",
-		AutoReplyLimit: 1 << 30,
-	})
-	must(b, err)
+	desk := benchDesk(b, contacts.String())
 	const folder, validity = "INBOX", 7
-	_, err = desk.Resume(intake.Folder{Name: folder, UIDValidity: validity, UIDNext: 1}, intake.StartAll)
-	must(b, err)
 	text := "Hello,\n\nSeverity: high\nEnvironment: production\n\n" +
 		strings.Repeat("Queries time out since the last deploy, about one in ten, mostly on the product index.\n", 240) +
 		"Thanks,\n-- \nA customer"
@@ -171,4 +133,31 @@ func BenchmarkProcessNewCases(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batchSize), "µs/mail")
+}
+
+// benchDesk is a Desk over a store that syncs to disk as production does,
+// with the contacts file given, resumed in INBOX (UIDVALIDITY 7) from the
+// start; automatic answers are not rate-limited, to measure them.
+func benchDesk(b *testing.B, contacts string) *intake.Desk {
+	cfg, err := config.Parse([]byte(testPolicy))
+	must(b, err)
+	plans, err := cfg.BuildPlans()
+	must(b, err)
+	dir, err := config.ParseContacts([]byte(contacts), plans)
+	must(b, err)
+	tmpl, err := reply.LoadTemplates("")
+	must(b, err)
+	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), &store.Options{})
+	must(b, err)
+	b.Cleanup(func() { db.Close() })
+	desk, err := intake.NewDesk(intake.Options{
+		Store: db, Renderer: tmpl, Directory: func() *intake.Directory { return dir }, Plans: plans,
+		Support: supportFrom, Agents: []string{agentAddr}, Notify: notifyAddr,
+		ProcessedFolder: "Processed", QuarantineFolder: "Quarantine",
+		AutoReplyLimit: 1 << 30,
+	})
+	must(b, err)
+	_, err = desk.Resume(intake.Folder{Name: "INBOX", UIDValidity: 7, UIDNext: 1}, intake.StartAll)
+	must(b, err)
+	return desk
 }
