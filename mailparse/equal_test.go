@@ -45,6 +45,8 @@ var sampleLines = []string{
 	"\xff\xfe bad bytes", "Engine: \xc3", "\xc2\xa0Engine: x\xc2", "\xe2\x80", "abc \x01", "tab\there", "x\u2028y",
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: long label",
 	"KELVIN \u212a and \u212b angstrom", "İstanbul ΣΑΣ straße",
+	"S\u212aICKAT: x", "FR\u212bN: x", "ENVOYÉ : x", "ÄMNE: y", "\u00a0*De\u202f:* x", "_Objet_ : y", "*\u00a0 : z", "Kc: x",
+	"2026-03-02T09:00:04.123Z WARN [search-3] query id=00ab took 201 ms (shard 2, 4 hits)",
 }
 
 var lineEnds = []string{"\n", "\n", "\n", "\r\n", "\r", "\n\n", "\n\n\n\n"}

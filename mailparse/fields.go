@@ -58,11 +58,11 @@ func fieldsOf(lines textLines, kept []int) Fields {
 		if len(t) < 3 || strings.IndexByte(t, ':') < 0 {
 			continue
 		}
-		label, value, ok := splitLabel(t)
+		label, value, ok := cutLabel(t)
 		if !ok || value == "" {
 			continue
 		}
-		kind := fieldLabels[label]
+		kind := lookupLabel(fieldLabels, label)
 		if kind == 0 || seen[kind] {
 			continue
 		}

@@ -9,23 +9,51 @@ import (
 // maxLangScan bounds how much text DetectLanguage reads.
 const maxLangScan = 4 << 10
 
+// The common French and English words DetectLanguage counts, lower case.
+var (
+	frStopWords = strings.Fields(`le la les des est et je vous
+		nous pour pas une du dans avec sur
+		merci bonjour ce cette qui que ne au
+		aux mon ma mes votre vos notre cordialement
+		il elle sont mais ou plus depuis avons
+		avez être fait très problème salut bonsoir`)
+	enStopWords = strings.Fields(`the and is are to of for you
+		we i it this that with not please
+		thanks thank hello hi have be on in
+		our my your was from since but can
+		regards issue when there has does doesn't`)
+)
+
+// stopWords[n][c&31] lists the stop words of n bytes whose first byte is c
+// (modulo 32): most words are told apart from them without a comparison.
+var stopWords = func() (t [maxStopWord + 1][32][]stopWord) {
+	for _, l := range []struct {
+		words []string
+		lang  byte
+	}{{frStopWords, 'f'}, {enStopWords, 'e'}} {
+		for _, w := range l.words {
+			p := &t[len(w)][w[0]&31]
+			*p = append(*p, stopWord{w, l.lang})
+		}
+	}
+	return t
+}()
+
+type stopWord struct {
+	word string
+	lang byte
+}
+
 // stopWordLang tells whether w is one of the common French ('f') or English
 // ('e') words DetectLanguage counts (0 if neither); w is lower case.
 func stopWordLang(w string) byte {
-	switch w {
-	case "le", "la", "les", "des", "est", "et", "je", "vous",
-		"nous", "pour", "pas", "une", "du", "dans", "avec", "sur",
-		"merci", "bonjour", "ce", "cette", "qui", "que", "ne", "au",
-		"aux", "mon", "ma", "mes", "votre", "vos", "notre", "cordialement",
-		"il", "elle", "sont", "mais", "ou", "plus", "depuis", "avons",
-		"avez", "être", "fait", "très", "problème", "salut", "bonsoir":
-		return 'f'
-	case "the", "and", "is", "are", "to", "of", "for", "you",
-		"we", "i", "it", "this", "that", "with", "not", "please",
-		"thanks", "thank", "hello", "hi", "have", "be", "on", "in",
-		"our", "my", "your", "was", "from", "since", "but", "can",
-		"regards", "issue", "when", "there", "has", "does", "doesn't":
-		return 'e'
+	if len(w) == 0 || len(w) > maxStopWord {
+		return 0
+	}
+	for _, s := range stopWords[len(w)][w[0]&31] {
+		if s.word == w {
+			return s.lang
+		}
 	}
 	return 0
 }

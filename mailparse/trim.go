@@ -436,40 +436,72 @@ func isOutlookBlock(lines textLines, i int, t string) bool {
 	if isASCIILetter(t[0]) && strings.IndexByte("fdv", lowerASCII(t[0])) < 0 {
 		return false // the label starts with t's first letter, and none below does
 	}
-	label, _, ok := splitLabel(t)
-	if !ok {
-		return false
-	}
-	switch label {
-	case "from", "de", "von", "da", "van", "från", "fra":
-	default:
+	label, _, ok := cutLabel(t)
+	if !ok || lookupLabel(outlookLabels, label) != outlookFrom {
 		return false
 	}
 	var subject, other bool
 	for j := i + 1; j < lines.len() && j <= i+10; j++ {
-		l, _, ok := splitLabel(trimSpace(lines.line(j)))
+		l, _, ok := cutLabel(trimSpace(lines.line(j)))
 		if !ok {
 			continue
 		}
-		switch l {
-		case "subject", "objet", "betreff", "oggetto", "asunto", "onderwerp", "ämne", "assunto":
+		switch lookupLabel(outlookLabels, l) {
+		case outlookSubject:
 			subject = true
-		case "sent", "date", "envoyé", "envoye", "to", "à", "a", "cc", "gesendet", "an", "datum", "inviato", "enviado", "verzonden", "aan", "skickat", "till", "para":
+		case outlookOther:
 			other = true
 		}
 	}
 	return subject && other
 }
 
-// splitLabel splits "Label: value" (a space, no-break space or narrow no-break
-// space may stand before the colon; bold markers around the label are ignored)
-// and returns the label lower-cased.
-func splitLabel(t string) (label, value string, ok bool) {
+// The labels of an Outlook header block, lower case.
+const (
+	outlookFrom = iota + 1
+	outlookSubject
+	outlookOther
+)
+
+var outlookLabels = map[string]int{
+	"from": outlookFrom, "de": outlookFrom, "von": outlookFrom, "da": outlookFrom, "van": outlookFrom,
+	"från": outlookFrom, "fra": outlookFrom,
+
+	"subject": outlookSubject, "objet": outlookSubject, "betreff": outlookSubject, "oggetto": outlookSubject,
+	"asunto": outlookSubject, "onderwerp": outlookSubject, "ämne": outlookSubject, "assunto": outlookSubject,
+
+	"sent": outlookOther, "date": outlookOther, "envoyé": outlookOther, "envoye": outlookOther, "to": outlookOther,
+	"à": outlookOther, "a": outlookOther, "cc": outlookOther, "gesendet": outlookOther, "an": outlookOther,
+	"datum": outlookOther, "inviato": outlookOther, "enviado": outlookOther, "verzonden": outlookOther,
+	"aan": outlookOther, "skickat": outlookOther, "till": outlookOther, "para": outlookOther,
+}
+
+// lookupLabel returns m[strings.ToLower(label)], without building the lower
+// case string for an ASCII label: most labels looked up are none of m's
+// (times in log lines, prose), and lower-casing each cost an allocation.
+func lookupLabel(m map[string]int, label string) int {
+	var buf [32]byte
+	if len(label) <= len(buf) {
+		n := 0
+		for ; n < len(label) && label[n] < utf8.RuneSelf; n++ {
+			buf[n] = lowerASCII(label[n])
+		}
+		if n == len(label) { // ASCII: strings.ToLower lowers it byte by byte
+			return m[string(buf[:n])]
+		}
+	}
+	return m[strings.ToLower(label)]
+}
+
+// cutLabel splits "Label: value" (a space, no-break space or narrow no-break
+// space may stand before the colon; bold markers around the label are
+// ignored). The label is as written: see lookupLabel.
+func cutLabel(t string) (label, value string, ok bool) {
 	i := strings.IndexByte(t[:min(len(t), 49)], ':') // a colon further is no label's
 	if i <= 0 || i > 48 {
 		return "", "", false
 	}
-	l := strings.Trim(t[:i], " \t\u00a0\u202f*_")
+	l := trimLabel(t[:i])
 	if l == "" || !utf8.ValidString(l) {
 		return "", "", false
 	}
@@ -479,7 +511,40 @@ func splitLabel(t string) (label, value string, ok bool) {
 		}
 	}
 	v := strings.TrimLeft(t[i+1:], "*_")
-	return strings.ToLower(l), trimSpace(v), true
+	return l, trimSpace(v), true
+}
+
+// trimLabel is strings.Trim(s, " \t\u00a0\u202f*_") without decoding runes.
+func trimLabel(s string) string {
+	for len(s) > 0 {
+		switch c := s[0]; {
+		case c == ' ' || c == '\t' || c == '*' || c == '_':
+			s = s[1:]
+		case strings.HasPrefix(s, noBreakSpace):
+			s = s[len(noBreakSpace):]
+		case strings.HasPrefix(s, narrowNoBreakSpace):
+			s = s[len(narrowNoBreakSpace):]
+		default:
+			return trimLabelRight(s)
+		}
+	}
+	return s
+}
+
+func trimLabelRight(s string) string {
+	for len(s) > 0 {
+		switch c := s[len(s)-1]; {
+		case c == ' ' || c == '\t' || c == '*' || c == '_':
+			s = s[:len(s)-1]
+		case hasSuffix(s, noBreakSpace):
+			s = s[:len(s)-len(noBreakSpace)]
+		case hasSuffix(s, narrowNoBreakSpace):
+			s = s[:len(s)-len(narrowNoBreakSpace)]
+		default:
+			return s
+		}
+	}
+	return s
 }
 
 var mobileSignatures = newPrefixSet(
