@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"sync"
 )
 
 // decodeState collects what went wrong while decoding a transfer encoding.
@@ -14,17 +15,45 @@ type decodeState struct {
 
 // decoder returns a lenient reader for a Content-Transfer-Encoding: what
 // decodes is kept, bad input is noted in st instead of stopping the part.
+// Give it to releaseDecoder once done with it.
 func decoder(cte string, r io.Reader, st *decodeState) io.Reader {
 	switch cte {
 	case "", "7bit", "8bit", "binary", "7-bit", "8-bit":
 		return r
 	case "base64":
-		return &b64Reader{r: r, st: st}
+		b := b64Readers.Get().(*b64Reader)
+		b.r, b.st = r, st
+		return b
 	case "quoted-printable":
-		return &qpReader{br: bufio.NewReaderSize(r, 4096), st: st}
+		q := qpReaders.Get().(*qpReader)
+		q.br.Reset(r)
+		q.st = st
+		return q
 	}
 	st.unknown = true
 	return r
+}
+
+// The decoders of transfer encodings are reused: a quoted-printable one holds
+// a 4 KiB bufio.Reader, a base64 one 7 KiB of buffers.
+var (
+	qpReaders  = sync.Pool{New: func() any { return &qpReader{br: bufio.NewReaderSize(nil, 4096)} }}
+	b64Readers = sync.Pool{New: func() any { return new(b64Reader) }}
+)
+
+// releaseDecoder gives back a reader decoder returned; it must not be used
+// any more.
+func releaseDecoder(r io.Reader) {
+	switch d := r.(type) {
+	case *qpReader:
+		d.br.Reset(nil)
+		*d = qpReader{br: d.br, buf: d.buf[:0], carry: d.carry[:0], tmp: d.tmp[:0]}
+		qpReaders.Put(d)
+	case *b64Reader:
+		d.r, d.st = nil, nil
+		d.nq, d.out, d.eof, d.pad = 0, nil, false, false
+		b64Readers.Put(d)
+	}
 }
 
 // b64Reader decodes base64, skipping white space and (noting) other bad bytes.

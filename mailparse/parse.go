@@ -269,7 +269,7 @@ type parser struct {
 	parts    int
 	attachN  int
 	plain    [][]byte // text/plain parts in UTF-8, in textBufs buffers
-	html     [][]byte
+	html     [][]byte // text/html parts, likewise
 	textCut  bool
 	depthHit bool
 	partsHit bool
@@ -495,6 +495,7 @@ func (p *parser) leaf(h getter, mt string, params map[string]string, body io.Rea
 	cte := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))
 	dec := &decodeState{}
 	r := decoder(cte, body, dec)
+	defer releaseDecoder(r)
 	if dec.unknown {
 		p.problem("unknown transfer encoding %q in %s", truncate(cte, 40), where(path))
 	}
@@ -519,15 +520,9 @@ func (p *parser) leaf(h getter, mt string, params map[string]string, body io.Rea
 	case mt == "text/plain" && !attached:
 		p.plain = append(p.plain, p.readText(r, params["charset"], p.opts.MaxTextBytes, path))
 	case mt == "text/html" && !attached:
-		b, cut, err := readAllLimit(r, 4*p.opts.MaxTextBytes)
-		if err != nil {
-			p.readProblem(err, path)
-		}
-		if cut {
-			p.textCut = true
-		}
-		p.html = append(p.html, []byte(p.toUTF8(b, params["charset"], path)))
-		putTextBuf(b)
+		// Read as text parts are (Parse does not turn it into text unless
+		// the mail has no text part to show): up to 4 times as much.
+		p.html = append(p.html, p.readText(r, params["charset"], 4*p.opts.MaxTextBytes, path))
 	default:
 		p.attachment(r, mt, name, path)
 	}
@@ -794,7 +789,10 @@ func (p *parser) finishText() {
 	for _, b := range p.plain {
 		putTextBuf(b)
 	}
-	p.plain = nil
+	for _, b := range p.html {
+		putTextBuf(b)
+	}
+	p.plain, p.html = nil, nil
 	if len(text) > p.opts.MaxTextBytes {
 		text = truncate(text, p.opts.MaxTextBytes)
 		p.textCut = true
