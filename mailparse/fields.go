@@ -19,14 +19,14 @@ const (
 	fieldEnvironment
 )
 
-var fieldLabels = map[string]int{
+var fieldLabels = newLabelSet(map[string]int{
 	"account": fieldAccount, "compte": fieldAccount,
 	"engine": fieldEngine, "moteur": fieldEngine,
 	"nature": fieldNature, "problem": fieldNature, "problème": fieldNature, "probleme": fieldNature, "issue": fieldNature,
 	"severity": fieldSeverity, "sévérité": fieldSeverity, "severite": fieldSeverity, "gravité": fieldSeverity,
 	"gravite": fieldSeverity, "priority": fieldSeverity, "priorité": fieldSeverity, "priorite": fieldSeverity,
 	"environment": fieldEnvironment, "environnement": fieldEnvironment, "environement": fieldEnvironment,
-}
+})
 
 var severityWords = map[string]int{
 	"urgent": 1, "urgente": 1, "critical": 1, "critique": 1, "blocker": 1, "bloquant": 1, "bloquante": 1,
@@ -62,7 +62,7 @@ func fieldsOf(lines textLines, kept []int) Fields {
 		if !ok || value == "" {
 			continue
 		}
-		kind := lookupLabel(fieldLabels, label)
+		kind := fieldLabels.lookup(label)
 		if kind == 0 || seen[kind] {
 			continue
 		}

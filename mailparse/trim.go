@@ -327,10 +327,19 @@ func hasPrefixFold(s, prefix string) bool {
 	if len(s) < len(prefix) || len(prefix) == 0 {
 		return len(s) >= len(prefix)
 	}
-	if asciiFoldDiffer(s[0], prefix[0]) {
-		return false // the quick answer for most lines
+	// Compare the ASCII bytes that start both here: they are whole
+	// characters, equal but for case (asciiFoldDiffer) or not. EqualFold
+	// compares the rest.
+	for i := 0; i < len(prefix); i++ {
+		a, b := s[i], prefix[i]
+		if a >= utf8.RuneSelf || b >= utf8.RuneSelf {
+			return strings.EqualFold(s[i:len(prefix)], prefix[i:])
+		}
+		if lowerASCII(a) != lowerASCII(b) {
+			return false // the quick answer for most lines
+		}
 	}
-	return strings.EqualFold(s[:len(prefix)], prefix)
+	return true
 }
 
 // hasSuffixFold reports whether s ends with suffix, ignoring case as
@@ -425,6 +434,9 @@ func isHistorySeparator(t string) bool {
 		}
 		return false
 	}
+	if c := lowerASCII(t[0]); c < utf8.RuneSelf && c != 'b' && c != 'd' {
+		return false // see asciiFoldDiffer
+	}
 	return hasPrefixFold(t, "begin forwarded message") || hasPrefixFold(t, "début du message réexpédié") ||
 		hasPrefixFold(t, "debut du message reexpedie")
 }
@@ -437,7 +449,7 @@ func isOutlookBlock(lines textLines, i int, t string) bool {
 		return false // the label starts with t's first letter, and none below does
 	}
 	label, _, ok := cutLabel(t)
-	if !ok || lookupLabel(outlookLabels, label) != outlookFrom {
+	if !ok || outlookLabels.lookup(label) != outlookFrom {
 		return false
 	}
 	var subject, other bool
@@ -446,7 +458,7 @@ func isOutlookBlock(lines textLines, i int, t string) bool {
 		if !ok {
 			continue
 		}
-		switch lookupLabel(outlookLabels, l) {
+		switch outlookLabels.lookup(l) {
 		case outlookSubject:
 			subject = true
 		case outlookOther:
@@ -463,7 +475,7 @@ const (
 	outlookOther
 )
 
-var outlookLabels = map[string]int{
+var outlookLabels = newLabelSet(map[string]int{
 	"from": outlookFrom, "de": outlookFrom, "von": outlookFrom, "da": outlookFrom, "van": outlookFrom,
 	"från": outlookFrom, "fra": outlookFrom,
 
@@ -474,12 +486,35 @@ var outlookLabels = map[string]int{
 	"à": outlookOther, "a": outlookOther, "cc": outlookOther, "gesendet": outlookOther, "an": outlookOther,
 	"datum": outlookOther, "inviato": outlookOther, "enviado": outlookOther, "verzonden": outlookOther,
 	"aan": outlookOther, "skickat": outlookOther, "till": outlookOther, "para": outlookOther,
+})
+
+// labelSet maps lower-case labels to their kind (never 0).
+type labelSet struct {
+	kinds map[string]int
+	first [utf8.RuneSelf]bool // the first bytes of the labels
 }
 
-// lookupLabel returns m[strings.ToLower(label)], without building the lower
-// case string for an ASCII label: most labels looked up are none of m's
-// (times in log lines, prose), and lower-casing each cost an allocation.
-func lookupLabel(m map[string]int, label string) int {
+func newLabelSet(kinds map[string]int) *labelSet {
+	ls := &labelSet{kinds: kinds}
+	for l := range kinds {
+		if l[0] < utf8.RuneSelf {
+			ls.first[l[0]] = true
+		}
+	}
+	return ls
+}
+
+// lookup returns the kind of strings.ToLower(label), 0 if it is none of the
+// set's, without building the lower case string for an ASCII label: most
+// labels looked up are none (times in log lines, prose), and lower-casing
+// each cost an allocation.
+func (ls *labelSet) lookup(label string) int {
+	if label == "" {
+		return 0
+	}
+	if c := label[0]; c < utf8.RuneSelf && !ls.first[lowerASCII(c)] {
+		return 0 // strings.ToLower lowers an ASCII byte to lowerASCII
+	}
 	var buf [32]byte
 	if len(label) <= len(buf) {
 		n := 0
@@ -487,15 +522,15 @@ func lookupLabel(m map[string]int, label string) int {
 			buf[n] = lowerASCII(label[n])
 		}
 		if n == len(label) { // ASCII: strings.ToLower lowers it byte by byte
-			return m[string(buf[:n])]
+			return ls.kinds[string(buf[:n])]
 		}
 	}
-	return m[strings.ToLower(label)]
+	return ls.kinds[strings.ToLower(label)]
 }
 
 // cutLabel splits "Label: value" (a space, no-break space or narrow no-break
 // space may stand before the colon; bold markers around the label are
-// ignored). The label is as written: see lookupLabel.
+// ignored). The label is as written: see labelSet.lookup.
 func cutLabel(t string) (label, value string, ok bool) {
 	i := strings.IndexByte(t[:min(len(t), 49)], ':') // a colon further is no label's
 	if i <= 0 || i > 48 {
@@ -561,10 +596,11 @@ func isMobileSignature(t string) bool {
 }
 
 // prefixSet is a list of lower-case prefixes that start with an ASCII letter,
-// with the set of their first letters: most lines start with none of them.
+// grouped by their first letter: most lines start with none of them, and the
+// others are compared with the few prefixes that start like them.
 type prefixSet struct {
-	list  []string
-	first [utf8.RuneSelf]bool
+	list    []string
+	byFirst [utf8.RuneSelf][]string
 }
 
 func newPrefixSet(list ...string) *prefixSet {
@@ -573,7 +609,7 @@ func newPrefixSet(list ...string) *prefixSet {
 		if p[0] >= utf8.RuneSelf || p[0] != lowerASCII(p[0]) {
 			panic("mailparse: prefix " + p + " does not start with a lower-case ASCII letter")
 		}
-		ps.first[p[0]] = true
+		ps.byFirst[p[0]] = append(ps.byFirst[p[0]], p)
 	}
 	return ps
 }
@@ -584,10 +620,11 @@ func (ps *prefixSet) matchFold(t string) bool {
 	if t == "" {
 		return false
 	}
-	if c := t[0]; c < utf8.RuneSelf && !ps.first[lowerASCII(c)] {
-		return false // see asciiFoldDiffer
+	list := ps.list
+	if c := t[0]; c < utf8.RuneSelf {
+		list = ps.byFirst[lowerASCII(c)] // see asciiFoldDiffer
 	}
-	for _, p := range ps.list {
+	for _, p := range list {
 		if hasPrefixFold(t, p) {
 			return true
 		}
