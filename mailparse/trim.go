@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -35,13 +36,19 @@ func authorLines(lines textLines, dropSig bool) []int {
 // wantOwn). The two differ only in that own stops at the signature and skips
 // mobile "Sent from" lines.
 func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
+	return readAuthorLinesTo(lines, wantAll, wantOwn, nil, nil)
+}
+
+// readAuthorLinesTo is readAuthorLines with all and own in allBuf and
+// ownBuf when they are large enough.
+func readAuthorLinesTo(lines textLines, wantAll, wantOwn bool, allBuf, ownBuf []int) (all, own []int) {
 	a := keptLines{on: wantAll}
 	o := keptLines{on: wantOwn}
 	if wantAll {
-		a.out = make([]int, 0, lines.len())
+		a.out = slices.Grow(allBuf[:0], lines.len())
 	}
 	if wantOwn {
-		o.out = make([]int, 0, lines.len())
+		o.out = slices.Grow(ownBuf[:0], lines.len())
 	}
 	redoOwn := false
 	for i := 0; i < lines.len() && (a.on || o.on); i++ {
@@ -104,7 +111,7 @@ func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
 		}
 	}
 	if redoOwn {
-		_, own := readAuthorLines(lines, false, true)
+		_, own := readAuthorLinesTo(lines, false, true, nil, o.out)
 		return a.finish(lines), own
 	}
 	return a.finish(lines), o.finish(lines)
@@ -155,11 +162,17 @@ type textLines struct {
 
 // splitLines splits on \n, \r\n and lone \r.
 func splitLines(s string) textLines {
+	return splitLinesTo(s, nil)
+}
+
+// splitLinesTo is splitLines keeping the line ends in buf when it is large
+// enough.
+func splitLinesTo(s string, buf []int) textLines {
 	if strings.IndexByte(s, '\r') >= 0 {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 		s = strings.ReplaceAll(s, "\r", "\n")
 	}
-	ends := make([]int, 0, strings.Count(s, "\n")+1)
+	ends := slices.Grow(buf[:0], strings.Count(s, "\n")+1)
 	for start := 0; ; {
 		i := strings.IndexByte(s[start:], '\n')
 		if i < 0 {
@@ -445,8 +458,8 @@ func isHistorySeparator(t string) bool {
 // "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …"
 // starting at lines[i] (t trimmed).
 func isOutlookBlock(lines textLines, i int, t string) bool {
-	if isASCIILetter(t[0]) && strings.IndexByte("fdv", lowerASCII(t[0])) < 0 {
-		return false // the label starts with t's first letter, and none below does
+	if c := t[0]; c < utf8.RuneSelf && strings.IndexByte(" \t*_", c) < 0 && strings.IndexByte("fdv", lowerASCII(c)) < 0 {
+		return false // the label starts with t's first byte (cutLabel trims none of these), and none below does
 	}
 	label, _, ok := cutLabel(t)
 	if !ok || outlookLabels.lookup(label) != outlookFrom {
