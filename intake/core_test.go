@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -592,4 +593,25 @@ func TestOutboxHold(t *testing.T) {
 	}
 	e.outbox.Hold(false)
 	e.waitSent(2)
+}
+
+// TestBacklogHoldsDelivery: mail waiting in the folder when the source
+// starts, more than one batch of it, is taken in with delivery held; the
+// answers go out when the backlog is through.
+func TestBacklogHoldsDelivery(t *testing.T) {
+	e := newEnv(t, envOptions{DeferStart: true, BatchSize: 10})
+	const n = 35
+	for i := range n {
+		e.deliver(mail("Peter <peter@initech.example>", fmt.Sprintf("Crawler stuck %d", i), "It is stuck.",
+			"X-Auto-Response-Suppress: All")) // no acks: the auto-reply limit stays out of it
+	}
+	e.start()
+	e.waitResults(n)
+	e.waitSent(n) // one notification per case
+	e.mu.Lock()
+	calls := slices.Clone(e.backlog)
+	e.mu.Unlock()
+	if !slices.Equal(calls, []bool{true, false}) {
+		t.Errorf("Backlog calls %v, want [true false]", calls)
+	}
 }

@@ -108,6 +108,8 @@ type envOptions struct {
 	Observe func(intake.Result)
 	// Sec holds the [security] settings: sender authentication and DKIM.
 	Sec secOptions
+	// BatchSize is the source's batch size (default imapsrc's).
+	BatchSize int
 }
 
 // env is one casemail daemon with its servers and store.
@@ -136,6 +138,7 @@ type env struct {
 
 	mu      sync.Mutex
 	results []intake.Result
+	backlog []bool // the source's Backlog calls
 	timers  []intake.Result // what the case timers did
 	changed chan struct{}
 }
@@ -245,6 +248,13 @@ func (e *env) start() {
 		Parse:            mailparse.Options{KeepAttachments: fromAgent},
 		VerifyDKIM:       e.opts.Sec.VerifyDKIM,
 		LookupTXT:        e.opts.Sec.LookupTXT,
+		BatchSize:        e.opts.BatchSize,
+		Hooks: imapsrc.Hooks{Backlog: func(busy bool) {
+			e.mu.Lock()
+			e.backlog = append(e.backlog, busy)
+			e.mu.Unlock()
+			e.outbox.Hold(busy) // as the daemon does
+		}},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
