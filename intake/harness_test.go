@@ -138,7 +138,7 @@ type env struct {
 
 	mu      sync.Mutex
 	results []intake.Result
-	backlog []bool // the source's Backlog calls
+	backlog []bool          // the source's Backlog calls
 	timers  []intake.Result // what the case timers did
 	changed chan struct{}
 }
