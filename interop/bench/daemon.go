@@ -13,6 +13,17 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"casemail/internal/benchmail"
+)
+
+// The addresses of the daemon's config: it sends as supportAddr (where the
+// generated mails go), agentAddr is the agents' list, notifyAddr gets the
+// agents' notifications.
+const (
+	supportAddr = benchmail.Support
+	notifyAddr  = "team@bench.example"
+	agentAddr   = "dana@bench.example"
 )
 
 // daemon is one `casemail run` process with a config and store of its own.
@@ -31,7 +42,7 @@ type daemon struct {
 // store path under dir. Everything is as a production config would have
 // it (default limits, batch size, log level info), except that IMAP and
 // SMTP are plaintext on loopback.
-func (b *bench) newDaemonDir(name, user string, contacts []contact) (*daemon, error) {
+func (b *bench) newDaemonDir(name, user string, contacts []benchmail.Contact) (*daemon, error) {
 	dir := filepath.Join(b.tmp, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -98,7 +109,7 @@ first_response = { 3 = "3bd" }
 	if err := os.WriteFile(d.cfg, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "contacts.toml"), []byte(contactsTOML(contacts)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "contacts.toml"), []byte(benchmail.ContactsTOML(contacts)), 0o600); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"casemail/internal/benchmail"
 )
 
 type srvEnv struct {
@@ -435,8 +437,8 @@ func (b *bench) phases() error {
 	if b.nContacts > 0 {
 		need = b.nContacts
 	}
-	accounts := (need + perAccount - 1) / perAccount
-	contacts := contactsFor(accounts)
+	accounts := (need + benchmail.PerAccount - 1) / benchmail.PerAccount
+	contacts := benchmail.Contacts(accounts)
 	r.N, r.Accounts, r.Contacts = b.n, accounts, len(contacts)
 
 	// 1. Seed: N new-case mails, in MULTIAPPEND commands of 200.
@@ -448,8 +450,8 @@ func (b *bench) phases() error {
 	for i := 0; i < b.n; i += 1000 {
 		chunk := make([][]byte, 0, 1000)
 		for k := i; k < min(i+1000, b.n); k++ {
-			spec := newCaseSpec(rng, k, contacts[k%len(contacts)], nonce, b.attachPct)
-			raw := spec.render(rng, date.Add(time.Duration(k)*time.Millisecond))
+			spec := benchmail.NewCase(rng, k, contacts[k%len(contacts)], nonce, b.attachPct)
+			raw := spec.Render(rng, date.Add(time.Duration(k)*time.Millisecond))
 			chunk = append(chunk, raw)
 			sizes = append(sizes, len(raw))
 			r.Kinds[kindIndex(spec.Kind)]++

@@ -7,11 +7,13 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"casemail/internal/benchmail"
 )
 
 // bulk runs casemail over the seeded INBOX: intake, delivery, then the
 // latency probes with the daemon still in IDLE, then peak RSS and stop.
-func (b *bench) bulk(user string, contacts []contact) error {
+func (b *bench) bulk(user string, contacts []benchmail.Contact) error {
 	r := &b.res
 	d, err := b.newDaemonDir("bulk", user, contacts)
 	if err != nil {
@@ -152,7 +154,7 @@ func (b *bench) timeout(n int) time.Duration {
 	return max(2*time.Minute, time.Duration(n)*20*time.Millisecond)
 }
 
-func (b *bench) latency(d *daemon, user string, contacts []contact) error {
+func (b *bench) latency(d *daemon, user string, contacts []benchmail.Contact) error {
 	r := &b.res
 	c, err := b.dialIMAP(user)
 	if err != nil {
@@ -163,7 +165,7 @@ func (b *bench) latency(d *daemon, user string, contacts []contact) error {
 	for j := 0; j < b.latencyN; j++ {
 		ct := contacts[(b.n+j)%len(contacts)]
 		token := fmt.Sprintf("%x-%03d", time.Now().UnixNano()&0xffffffff, j)
-		subject, raw := latencyMail(ct, token)
+		subject, raw := benchmail.Latency(ct, token)
 		if err := appendOne(c, "INBOX", raw); err != nil {
 			return err
 		}
@@ -217,14 +219,14 @@ func ackAmong(msgs []mpMessage, subject, to string) bool {
 }
 
 // big runs a fresh daemon and gives it one mail with a large attachment.
-func (b *bench) big(user string, contacts []contact, nonce string) error {
+func (b *bench) big(user string, contacts []benchmail.Contact, nonce string) error {
 	r := &b.res
 	d, err := b.newDaemonDir("big", user, contacts)
 	if err != nil {
 		return err
 	}
 	ct := contacts[len(contacts)-1]
-	raw := bigMail(ct, int(b.bigMiB*(1<<20)), nonce)
+	raw := benchmail.Big(ct, int(b.bigMiB*(1<<20)), nonce)
 	r.BigSize = len(raw)
 	logf("big mail: %.1f MiB (attachment %.0f MiB base64), fresh daemon", float64(len(raw))/(1<<20), b.bigMiB)
 	if err := b.start(d); err != nil {

@@ -1,4 +1,11 @@
-package main
+// Package benchmail generates the benchmark workload: accounts of technical
+// contacts and the new-case mails they send to support. The interop
+// benchmark (interop/bench) seeds its IMAP server with these mails, and
+// mailparse's mix benchmarks parse the same kind of mail.
+//
+// Every mail is built from a *rand.Rand the caller passes, so the same seed
+// gives the same bytes. The package imports nothing of casemail.
+package benchmail
 
 import (
 	"bytes"
@@ -10,27 +17,26 @@ import (
 	"time"
 )
 
-// The generated workload: accounts of ten technical contacts each, half of
-// them premium and half standard, and new-case mails from those contacts.
-
 const (
-	supportAddr = "support@bench.example"
-	notifyAddr  = "team@bench.example"
-	agentAddr   = "dana@bench.example"
-	perAccount  = 10
+	// Support is the address every generated mail is sent to.
+	Support = "support@bench.example"
+	// PerAccount is the number of contacts of an account.
+	PerAccount = 10
 )
 
-type contact struct {
+// Contact is a registered sender.
+type Contact struct {
 	Addr    string
 	Name    string
 	Account string // the account's primary address
-	Engine  string
-	Plan    string
+	Engine  string // the account's search engine, named in the mails
+	Plan    string // "premium" or "standard"
 }
 
-// contactsFor builds n accounts × 10 contacts.
-func contactsFor(accounts int) []contact {
-	var cs []contact
+// Contacts returns accounts × PerAccount contacts, account by account: the
+// even accounts premium, the odd ones standard.
+func Contacts(accounts int) []Contact {
+	var cs []Contact
 	first := []string{"Alice", "Bruno", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hugo", "Inès", "Jonas"}
 	for a := 0; a < accounts; a++ {
 		dom := fmt.Sprintf("acct%04d.example", a)
@@ -38,8 +44,8 @@ func contactsFor(accounts int) []contact {
 		if a%2 == 1 {
 			plan = "standard"
 		}
-		for k := 0; k < perAccount; k++ {
-			cs = append(cs, contact{
+		for k := 0; k < PerAccount; k++ {
+			cs = append(cs, Contact{
 				Addr:    fmt.Sprintf("%s.%d@%s", strings.ToLower(strings.NewReplacer("é", "e", "è", "e").Replace(first[k])), k, dom),
 				Name:    first[k] + " " + strings.ToUpper(dom[:1]) + dom[1:8],
 				Account: "admin@" + dom,
@@ -51,14 +57,15 @@ func contactsFor(accounts int) []contact {
 	return cs
 }
 
-// contactsTOML is the allowlist file for cs.
-func contactsTOML(cs []contact) string {
+// ContactsTOML is casemail's allowlist file (contacts.toml) for cs, as
+// Contacts returns them: one [[account]] per PerAccount contacts.
+func ContactsTOML(cs []Contact) string {
 	var b strings.Builder
-	for i := 0; i < len(cs); i += perAccount {
+	for i := 0; i < len(cs); i += PerAccount {
 		c := cs[i]
 		fmt.Fprintf(&b, "[[account]]\nemail = %q\nname = %q\nplan = %q\nengines = [%q, %q]\ncontacts = [",
 			c.Account, "Account "+c.Account, c.Plan, c.Engine, strings.Replace(c.Engine, "-search", "-staging", 1))
-		for k := i; k < i+perAccount && k < len(cs); k++ {
+		for k := i; k < i+PerAccount && k < len(cs); k++ {
 			if k > i {
 				b.WriteString(", ")
 			}
@@ -121,20 +128,25 @@ func logLines(r *rand.Rand, n int) string {
 	return b.String()
 }
 
-// mailSpec describes one generated mail.
-type mailSpec struct {
-	From      contact
+// Spec describes one new-case mail; Render builds it.
+type Spec struct {
+	From      Contact
 	Subject   string
 	MessageID string // without brackets
-	Kind      string // "plain", "qp", "html"
+	Kind      string // "plain" (8bit), "qp" (quoted-printable) or "html" (multipart/alternative)
 	French    bool
 	TextSize  int // bytes of prose + log in the text part
 	AttachLen int // decoded attachment bytes, 0 for none
 }
 
-// newCaseSpec draws the i-th mail of the bulk run.
-func newCaseSpec(r *rand.Rand, i int, from contact, nonce string, attachPct float64) mailSpec {
-	s := mailSpec{From: from, MessageID: fmt.Sprintf("bench-%s-%d@%s", nonce, i, domainOf(from.Addr))}
+// NewCase draws new-case mail number i, from the contact from: half of the
+// mails plain, a quarter quoted-printable, a quarter HTML; a quarter in
+// French; attachPct percent with a 50–200 KiB attachment (and 3–6 KiB of
+// text), the others 20–26 KiB. Its Message-ID is bench-NONCE-I@ the
+// sender's domain. Render must follow with the same r for the mail to be
+// the same for the same seed.
+func NewCase(r *rand.Rand, i int, from Contact, nonce string, attachPct float64) Spec {
+	s := Spec{From: from, MessageID: fmt.Sprintf("bench-%s-%d@%s", nonce, i, domainOf(from.Addr))}
 	switch k := r.IntN(4); k {
 	case 0, 1:
 		s.Kind = "plain"
@@ -164,10 +176,10 @@ func domainOf(addr string) string {
 	return d
 }
 
-// render builds the raw mail (CRLF line ends). Its size is close to
-// TextSize for text mails (the HTML alternative shares the budget with the
-// plain part), plus the base64 attachment.
-func (s mailSpec) render(r *rand.Rand, date time.Time) []byte {
+// Render builds the raw mail (CRLF line ends), dated date. Its size is
+// close to TextSize for text mails (the HTML alternative shares the budget
+// with the plain part), plus the base64 attachment.
+func (s Spec) Render(r *rand.Rand, date time.Time) []byte {
 	var b bytes.Buffer
 	words, hello, bye := enWords, "Hello support team,", "Best regards,"
 	labels := [4]string{"Engine", "Severity", "Environment", "Account"}
@@ -179,7 +191,7 @@ func (s mailSpec) render(r *rand.Rand, date time.Time) []byte {
 	fmt.Fprintf(&b, "Received: from mail.%s (mail.%s [192.0.2.%d]) by mx.bench.example with ESMTPS id %08x; %s\r\n",
 		domainOf(s.From.Addr), domainOf(s.From.Addr), 1+r.IntN(250), r.Uint32(), date.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "From: %s <%s>\r\n", qEncode(s.From.Name), s.From.Addr)
-	fmt.Fprintf(&b, "To: Support <%s>\r\n", supportAddr)
+	fmt.Fprintf(&b, "To: Support <%s>\r\n", Support)
 	fmt.Fprintf(&b, "Subject: %s\r\n", qEncode(s.Subject))
 	fmt.Fprintf(&b, "Message-ID: <%s>\r\n", s.MessageID)
 	fmt.Fprintf(&b, "Date: %s\r\n", date.Format(time.RFC1123Z))
@@ -279,13 +291,14 @@ func writeBase64(b *bytes.Buffer, r *rand.Rand, n int) {
 	}
 }
 
-// bigMail is one mail from c with a base64 attachment of encLen encoded
-// bytes (line breaks not counted).
-func bigMail(c contact, encLen int, nonce string) []byte {
+// Big is one new-case mail from c, dated now, with a base64 attachment of
+// encLen encoded bytes (line breaks not counted). Its Message-ID is
+// bench-big-NONCE@ the sender's domain.
+func Big(c Contact, encLen int, nonce string) []byte {
 	r := rand.New(rand.NewPCG(7, 7))
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: %s <%s>\r\nTo: Support <%s>\r\nSubject: Heap dump of %s\r\nMessage-ID: <bench-big-%s@%s>\r\nDate: %s\r\nMIME-Version: 1.0\r\n",
-		qEncode(c.Name), c.Addr, supportAddr, c.Engine, nonce, domainOf(c.Addr), time.Now().Format(time.RFC1123Z))
+		qEncode(c.Name), c.Addr, Support, c.Engine, nonce, domainOf(c.Addr), time.Now().Format(time.RFC1123Z))
 	b.WriteString("Content-Type: multipart/mixed; boundary=\"big\"\r\n\r\n--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
 	fmt.Fprintf(&b, "Hello,\r\n\r\nEngine: %s\r\nSeverity: high\r\n\r\nThe heap dump of the crashed node is attached.\r\n\r\n%s\r\n", c.Engine, c.Name)
 	b.WriteString("--big\r\nContent-Type: application/octet-stream; name=\"heap.bin\"\r\nContent-Disposition: attachment; filename=\"heap.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
@@ -294,12 +307,14 @@ func bigMail(c contact, encLen int, nonce string) []byte {
 	return b.Bytes()
 }
 
-// latencyMail is a small new-case mail for the latency probes.
-func latencyMail(c contact, token string) (subject string, raw []byte) {
+// Latency is a small new-case mail from c, dated now, for the latency
+// probes: its subject holds token, its Message-ID is token@ the sender's
+// domain.
+func Latency(c Contact, token string) (subject string, raw []byte) {
 	subject = "Latency probe " + token
 	raw = fmt.Appendf(nil, "From: %s <%s>\r\nTo: Support <%s>\r\nSubject: %s\r\nMessage-ID: <%s@%s>\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
 		"Hello,\r\n\r\nEngine: %s\r\nSeverity: normal\r\nEnvironment: production\r\n\r\nQueries time out since this morning.\r\n\r\n%s\r\n",
-		qEncode(c.Name), c.Addr, supportAddr, subject, token, domainOf(c.Addr), time.Now().Format(time.RFC1123Z), c.Engine, c.Name)
+		qEncode(c.Name), c.Addr, Support, subject, token, domainOf(c.Addr), time.Now().Format(time.RFC1123Z), c.Engine, c.Name)
 	return subject, raw
 }
 
