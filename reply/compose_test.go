@@ -96,20 +96,8 @@ func TestComposeHeaderInjection(t *testing.T) {
 	}
 
 	// Attachments: names without separators or control characters.
-	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
 	var names []string
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, p := range parts(t, msg) {
 		for k := range p.Header {
 			if strings.EqualFold(k, "Bcc") {
 				t.Errorf("part header %s", k)
@@ -298,20 +286,8 @@ func TestComposeLongHeaders(t *testing.T) {
 	if got, want := msg.Header.Get("References"), strings.Join(m.References, " "); got != want {
 		t.Errorf("References = %q, want %q", got, want)
 	}
-	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
 	var names []string
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, p := range parts(t, msg) {
 		if p.FileName() == "" {
 			continue
 		}
@@ -350,5 +326,27 @@ func TestComposeMethod(t *testing.T) {
 	}
 	if !bytes.HasSuffix(got, []byte("\r\n")) || bytes.Contains(bytes.ReplaceAll(got, []byte("\r\n"), nil), []byte("\n")) {
 		t.Error("not CRLF line ends")
+	}
+}
+
+// parts reads the parts of msg's multipart body, for their headers (the
+// reader drops a part's content when it reads the next).
+func parts(t *testing.T, msg *netmail.Message) []*multipart.Part {
+	t.Helper()
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var out []*multipart.Part
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
 	}
 }
