@@ -63,6 +63,7 @@ type Daemon struct {
 	contactsMu  sync.Mutex
 	contactsErr error        // last reload failure, nil when the file in force is the file on disk
 	contactsSig string       // identity of the file last loaded (inode, size, mtime)
+	contactsNew string       // identity of a changed file seen once, not yet loaded
 	lastPoll    atomic.Int64 // unix nanos of the last successful poll
 }
 
@@ -339,6 +340,13 @@ func (d *Daemon) reloadContacts() {
 	d.contactsMu.Lock()
 	defer d.contactsMu.Unlock()
 	if sig == d.contactsSig {
+		return
+	}
+	if sig != d.contactsNew {
+		// An editor may be writing it (truncate, then write: an empty or
+		// half-written file can be valid TOML). A version is loaded once it
+		// has stayed the same for a poll interval.
+		d.contactsNew = sig
 		return
 	}
 	d.contactsSig = sig

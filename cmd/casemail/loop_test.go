@@ -33,6 +33,7 @@ type inproc struct {
 	smtp    *mailtest.SMTPServer
 	dir     string // holds casemail.toml and contacts.toml
 	admin   string // admin endpoint address
+	d       *Daemon
 	mu      sync.Mutex
 	results []intake.Result
 }
@@ -71,6 +72,7 @@ func startInproc(t *testing.T, contacts string, ov Overrides) *inproc {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.d = d
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- d.Run(ctx) }()
@@ -369,4 +371,34 @@ func TestContactsReloadWhileRunning(t *testing.T) {
 		s, _ := httpGet(t, "http://"+p.admin+"/readyz")
 		return s == 200
 	})
+}
+
+// TestContactsReloadWaitsForStableFile: a contacts file caught while an
+// editor writes it (emptied by the truncate, which is valid TOML) is not
+// loaded; a version is loaded once it has stayed the same for a poll.
+func TestContactsReloadWaitsForStableFile(t *testing.T) {
+	p := startInproc(t, "", Overrides{ContactsPoll: time.Hour}) // polled by hand below
+	contacts := filepath.Join(p.dir, "contacts.toml")
+	accounts := func() int { a, _ := p.d.dir.Load().Counts(); return a }
+	before := accounts()
+	if before == 0 {
+		t.Fatal("test contacts have no account")
+	}
+	if err := os.WriteFile(contacts, nil, 0o600); err != nil { // the truncate
+		t.Fatal(err)
+	}
+	p.d.reloadContacts()
+	if got := accounts(); got != before {
+		t.Fatalf("an emptied file seen once was loaded: %d accounts, want %d", got, before)
+	}
+	withCarol := strings.Replace(testContacts, `"ops@acme.example"]`, `"ops@acme.example", "carol@acme.example"]`, 1)
+	time.Sleep(10 * time.Millisecond) // a new modification time
+	if err := os.WriteFile(contacts, []byte(withCarol), 0o600); err != nil { // the write
+		t.Fatal(err)
+	}
+	p.d.reloadContacts() // first sight of the written file
+	p.d.reloadContacts() // the same a poll later: loaded
+	if got := accounts(); got != before || len(p.d.dir.Load().AccountsOf("carol@acme.example")) != 1 {
+		t.Errorf("after the write: %d accounts (want %d), carol in %d", got, before, len(p.d.dir.Load().AccountsOf("carol@acme.example")))
+	}
 }
