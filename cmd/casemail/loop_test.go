@@ -392,7 +392,7 @@ func TestContactsReloadWaitsForStableFile(t *testing.T) {
 		t.Fatalf("an emptied file seen once was loaded: %d accounts, want %d", got, before)
 	}
 	withCarol := strings.Replace(testContacts, `"ops@acme.example"]`, `"ops@acme.example", "carol@acme.example"]`, 1)
-	time.Sleep(10 * time.Millisecond) // a new modification time
+	time.Sleep(10 * time.Millisecond)                                        // a new modification time
 	if err := os.WriteFile(contacts, []byte(withCarol), 0o600); err != nil { // the write
 		t.Fatal(err)
 	}
