@@ -384,7 +384,8 @@ func TestContactsReloadWaitsForStableFile(t *testing.T) {
 	if before == 0 {
 		t.Fatal("test contacts have no account")
 	}
-	if err := os.WriteFile(contacts, nil, 0o600); err != nil { // the truncate
+	// The truncate.
+	if err := os.WriteFile(contacts, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p.d.reloadContacts()
@@ -392,8 +393,8 @@ func TestContactsReloadWaitsForStableFile(t *testing.T) {
 		t.Fatalf("an emptied file seen once was loaded: %d accounts, want %d", got, before)
 	}
 	withCarol := strings.Replace(testContacts, `"ops@acme.example"]`, `"ops@acme.example", "carol@acme.example"]`, 1)
-	time.Sleep(10 * time.Millisecond)                                        // a new modification time
-	if err := os.WriteFile(contacts, []byte(withCarol), 0o600); err != nil { // the write
+	time.Sleep(10 * time.Millisecond) // then the write, with a new modification time
+	if err := os.WriteFile(contacts, []byte(withCarol), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p.d.reloadContacts() // first sight of the written file
