@@ -188,13 +188,18 @@ func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, b
 	}
 	subject = subjectText(b.String())
 	b = strings.Builder{}
-	b.Grow(len(data.Text) + 4<<10) // most bodies in one allocation
+	b.Grow(len(data.Text) + 2<<10) // most bodies in one allocation
 	if err := tmpl.ExecuteTemplate(&b, "body", data); err != nil {
 		return "", "", fmt.Errorf("reply: rendering %s body: %w", name, err)
 	}
 	body = strings.TrimLeft(b.String(), "\r\n")
-	// A copy of exactly its size: the builder's spare room is not kept.
-	return subject, strings.TrimRight(body, " \t\r\n") + "\n", nil
+	trimmed := strings.TrimRight(body, " \t\r\n")
+	if end := len(trimmed) + 1; end <= len(body) && body[len(trimmed)] == '\n' && b.Cap()-end <= end/4 {
+		// Ends with a newline already, and the builder's spare room is
+		// small: no copy of a body that may hold a 20 KiB relayed text.
+		return subject, body[:end], nil
+	}
+	return subject, trimmed + "\n", nil
 }
 
 func normLang(lang string) string {
