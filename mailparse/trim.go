@@ -286,16 +286,17 @@ const (
 	narrowNoBreakSpace = "\u202f"
 )
 
-// trimLeftBlank trims from the start of s the bytes of ascii (control
-// characters and space only) and no-break and narrow no-break spaces: it is
-// strings.TrimLeft(s, ascii+"\u00a0\u202f") without decoding runes.
+// trimLeftBlank trims from the start of s the bytes of ascii (ASCII only)
+// and no-break and narrow no-break spaces: it is strings.TrimLeft(s,
+// ascii+"\u00a0\u202f") without decoding runes.
 func trimLeftBlank(s, ascii string) string {
 	for len(s) > 0 {
 		c := s[0]
 		switch {
-		case ' ' < c && c < utf8.RuneSelf: // the common case: text starts here
-			return s
-		case c <= ' ' && strings.IndexByte(ascii, c) >= 0:
+		case c < utf8.RuneSelf:
+			if strings.IndexByte(ascii, c) < 0 {
+				return s
+			}
 			s = s[1:]
 		case strings.HasPrefix(s, noBreakSpace):
 			s = s[len(noBreakSpace):]
@@ -315,9 +316,10 @@ func trimRightBlank[T string | []byte](s T, ascii string) T {
 	for len(s) > 0 {
 		c := s[len(s)-1]
 		switch {
-		case ' ' < c && c < utf8.RuneSelf:
-			return s
-		case c <= ' ' && strings.IndexByte(ascii, c) >= 0:
+		case c < utf8.RuneSelf:
+			if strings.IndexByte(ascii, c) < 0 {
+				return s
+			}
 			s = s[:len(s)-1]
 		case hasSuffix(s, noBreakSpace):
 			s = s[:len(s)-len(noBreakSpace)]
@@ -564,35 +566,7 @@ func cutLabel(t string) (label, value string, ok bool) {
 
 // trimLabel is strings.Trim(s, " \t\u00a0\u202f*_") without decoding runes.
 func trimLabel(s string) string {
-	for len(s) > 0 {
-		switch c := s[0]; {
-		case c == ' ' || c == '\t' || c == '*' || c == '_':
-			s = s[1:]
-		case strings.HasPrefix(s, noBreakSpace):
-			s = s[len(noBreakSpace):]
-		case strings.HasPrefix(s, narrowNoBreakSpace):
-			s = s[len(narrowNoBreakSpace):]
-		default:
-			return trimLabelRight(s)
-		}
-	}
-	return s
-}
-
-func trimLabelRight(s string) string {
-	for len(s) > 0 {
-		switch c := s[len(s)-1]; {
-		case c == ' ' || c == '\t' || c == '*' || c == '_':
-			s = s[:len(s)-1]
-		case hasSuffix(s, noBreakSpace):
-			s = s[:len(s)-len(noBreakSpace)]
-		case hasSuffix(s, narrowNoBreakSpace):
-			s = s[:len(s)-len(narrowNoBreakSpace)]
-		default:
-			return s
-		}
-	}
-	return s
+	return trimRightBlank(trimLeftBlank(s, " \t*_"), " \t*_")
 }
 
 var mobileSignatures = newPrefixSet(
