@@ -549,19 +549,10 @@ func benchSend(b *testing.B, c *reply.SMTP, m *intake.Outgoing) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(m.Text)))
-	defer reportCPU(b, processCPU())
 	for b.Loop() {
 		if err := c.Send(ctx, m); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// reportCPU reports the CPU time the process (client and server) used per
-// operation since start, which includes the server's work.
-func reportCPU(b *testing.B, start time.Duration) {
-	if cpu := processCPU(); cpu > 0 && b.N > 0 {
-		b.ReportMetric(float64(cpu-start)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -599,7 +590,6 @@ func benchSendComposed(b *testing.B, c *reply.SMTP, m *intake.Outgoing) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
-	defer reportCPU(b, processCPU())
 	for b.Loop() {
 		if err := c.SendComposed(ctx, m, data); err != nil {
 			b.Fatal(err)
