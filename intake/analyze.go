@@ -10,9 +10,9 @@ import (
 // per mail, outside the store transaction (the source does it in parallel
 // while it fetches the next mails).
 type Analysis struct {
-	NewText string           // the author's text, without quoted history and signature
-	Fields  mailparse.Fields // `Label: value` lines
-	Lang    string           // "fr" or "en"
+	// The author's text (without quoted history and signature), its
+	// `Label: value` lines and language ("fr" or "en").
+	mailparse.TextAnalysis
 	// Short says the text is too short to tell a language for sure.
 	Short bool
 }
@@ -28,8 +28,7 @@ func Analyze(in *Incoming) *Analysis {
 		return in.analysis
 	}
 	m := in.Msg
-	t := mailparse.AnalyzeText(m.Text, m.ContentLanguage)
-	a := &Analysis{NewText: t.NewText, Fields: t.Fields, Lang: t.Lang}
+	a := &Analysis{TextAnalysis: mailparse.AnalyzeText(m.Text, m.ContentLanguage)}
 	a.Short = m.ContentLanguage == "" && countWords(m.Text, shortText) < shortText
 	in.analysis = a
 	return a
