@@ -510,21 +510,27 @@ const moveBatch = 200
 
 // commit is a batch being committed by the desk.
 type commit struct {
-	s       *Source
-	done    chan struct{}
-	results []intake.Result
-	err     error
+	done  chan struct{}
+	moves []intake.PendingMove // where each committed mail goes
+	err   error
 }
 
 // startCommit has the desk commit a batch once it is parsed, recording the
 // moves settled since the last commit in the same transaction.
 func (s *Source) startCommit(uidValidity uint32, mails []*intake.Incoming, parsed func(), settled []uint32) *commit {
-	cm := &commit{s: s, done: make(chan struct{})}
+	cm := &commit{done: make(chan struct{})}
 	go func() {
 		defer close(cm.done)
 		parsed()
-		cm.results, cm.err = s.desk.Process(&intake.Batch{
+		results, err := s.desk.Process(&intake.Batch{
 			Folder: s.opts.Folder, UIDValidity: uidValidity, Mails: mails, Settled: settled})
+		if err != nil {
+			cm.err = fmt.Errorf("committing batch: %w", err)
+			return
+		}
+		for _, r := range results {
+			cm.moves = append(cm.moves, intake.PendingMove{UID: r.UID, To: s.desk.Destination(r.Outcome)})
+		}
 	}()
 	return cm
 }
@@ -535,14 +541,7 @@ func (cm *commit) wait() ([]intake.PendingMove, error) {
 		return nil, nil
 	}
 	<-cm.done
-	if cm.err != nil {
-		return nil, fmt.Errorf("committing batch: %w", cm.err)
-	}
-	moves := make([]intake.PendingMove, 0, len(cm.results))
-	for _, r := range cm.results {
-		moves = append(moves, intake.PendingMove{UID: r.UID, To: cm.s.desk.Destination(r.Outcome)})
-	}
-	return moves, nil
+	return cm.moves, cm.err
 }
 
 // parallelMax is the largest mail read into memory to be parsed by a
