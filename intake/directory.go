@@ -84,9 +84,6 @@ func NewDirectory(accounts []*Account) *Directory {
 	return d
 }
 
-// Accounts lists every account in file order.
-func (d *Directory) Accounts() []*Account { return d.accounts }
-
 // Account finds an account by its primary address.
 func (d *Directory) Account(email string) *Account {
 	return d.byEmail[strings.ToLower(email)]

@@ -470,16 +470,3 @@ func TestPolicyLifeTranscript(t *testing.T) {
 	}
 	t.Logf("life of %s:%s", id, b.String())
 }
-
-func polFirstLines(s string, n int) string {
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, strings.TrimSpace(l))
-		}
-		if len(out) == n {
-			break
-		}
-	}
-	return strings.Join(out, " / ")
-}

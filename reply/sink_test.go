@@ -1,7 +1,6 @@
 package reply_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -303,17 +301,4 @@ func selfSigned(t testing.TB) (server, client *tls.Config) {
 	}
 	client = &tls.Config{RootCAs: pool}
 	return server, client
-}
-
-// addr is host:port of the sink.
-func (s *sink) addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
-
-// hasLine reports whether raw holds a line equal to line.
-func hasLine(raw []byte, line string) bool {
-	for _, l := range bytes.Split(raw, []byte("\r\n")) {
-		if string(l) == line {
-			return true
-		}
-	}
-	return false
 }
