@@ -83,7 +83,7 @@ type MailboxState struct {
 	Backlog []uint32 `json:"backlog,omitempty"`
 	// Pending lists committed mails whose move (or \Seen flag) on the
 	// server is not yet confirmed, with where they go.
-	Pending []PendingMove `json:"pending,omitempty"`
+	Pending PendingMoves `json:"pending,omitempty"`
 	// Failures counts failed processing attempts per UID, to quarantine a
 	// poison message after a few.
 	Failures map[uint32]int `json:"failures,omitempty"`

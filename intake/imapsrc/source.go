@@ -445,9 +445,10 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 	// connection does one thing at a time, and no mail is moved before its
 	// effect is committed. Moves wait for moveBatch committed mails, or the
 	// end of the poll: a server may pay for every MOVE with a look at the
-	// whole folder (Dovecot's maildir does). That a move is done is
-	// recorded in the next batch's transaction (Batch.Settled), after the
-	// last batch in one of its own.
+	// whole folder (Dovecot's maildir does), and while a backlog is taken
+	// in, the server's CPU is better spent on the fetches. That a move is
+	// done is recorded in the next batch's transaction (Batch.Settled),
+	// after the last batch in one of its own.
 	var (
 		inFlight  *commit
 		committed []intake.PendingMove // not yet moved
@@ -505,8 +506,9 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 }
 
 // moveBatch is how many committed mails a poll gathers before it moves
-// them (see poll).
-const moveBatch = 200
+// them (see poll). They stay in the mailbox state meanwhile (stored as UID
+// ranges), so a restart finishes their moves.
+const moveBatch = 5000
 
 // commit is a batch being committed by the desk.
 type commit struct {
@@ -693,8 +695,9 @@ func (s *Source) resumeMoves(c *conn, pending []intake.PendingMove) error {
 	}
 	var todo []intake.PendingMove
 	var gone []uint32
+	slices.Sort(present)
 	for _, p := range pending {
-		if slices.Contains(present, p.UID) {
+		if _, found := slices.BinarySearch(present, p.UID); found {
 			todo = append(todo, p)
 		} else {
 			gone = append(gone, p.UID)
