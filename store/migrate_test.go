@@ -113,7 +113,7 @@ func TestMigrateSchema1(t *testing.T) {
 			t.Errorf("Message-ID index lost: %q", id)
 		}
 		out, err := tx.Outbox(0)
-		if err != nil || len(out) != 1 || out[0].Purpose != "ack" {
+		if err != nil || len(out) != 1 || out[0].Purpose != "ack" || out[0].Text != "Hello" {
 			t.Errorf("outbox = %+v, %v", out, err)
 		}
 		if got := tx.CaseCounts(); got[intake.StateOpen] != 1 || got[intake.StateClosed] != 1 {

@@ -301,7 +301,7 @@ func (t *txn) OutboxStats() (int, *intake.Outgoing, error) {
 		return n, nil, nil
 	}
 	m := new(intake.Outgoing)
-	if err := json.Unmarshal(v, m); err != nil {
+	if err := decodeOutgoing(v, m); err != nil {
 		return n, nil, fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
 	}
 	return n, m, nil
@@ -384,40 +384,63 @@ func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
 	return b.Put(messageKey(id, seq), v)
 }
 
-// A message is stored as messageFormat, the length of its JSON record
-// (uvarint), the JSON record without the text, then the text as it is:
-// a 20 KiB text escaped into JSON and parsed back cost more than the rest
-// of the record. Stores written before hold plain JSON records ('{').
-const messageFormat = 1
+// A message, or an outgoing mail, is stored as textFormat, the length of
+// its JSON record (uvarint), the JSON record without the text, then the
+// text as it is: a 20 KiB text escaped into JSON and parsed back cost more
+// than the rest of the record. Stores written before hold plain JSON
+// records ('{').
+const textFormat = 1
+
+// encodeText encodes rec, a copy of the record with its text emptied, and
+// text.
+func encodeText(rec any, text string) ([]byte, error) {
+	hdr, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	v := make([]byte, 0, 1+binary.MaxVarintLen64+len(hdr)+len(text))
+	v = append(v, textFormat)
+	v = binary.AppendUvarint(v, uint64(len(hdr)))
+	v = append(v, hdr...)
+	return append(v, text...), nil
+}
+
+// decodeText decodes what encodeText wrote, or a plain JSON record, into
+// rec and sets *text (unless the record is plain JSON, which holds it).
+func decodeText(v []byte, rec any, text *string) error {
+	if len(v) == 0 || v[0] != textFormat {
+		return json.Unmarshal(v, rec)
+	}
+	n, k := binary.Uvarint(v[1:])
+	if k <= 0 || n > uint64(len(v)-1-k) {
+		return errors.New("bad record header")
+	}
+	hdr := v[1+k : 1+k+int(n)]
+	if err := json.Unmarshal(hdr, rec); err != nil {
+		return err
+	}
+	*text = string(v[1+k+int(n):])
+	return nil
+}
 
 func encodeMessage(m *intake.Message) ([]byte, error) {
 	rest := *m
 	rest.Text = ""
-	hdr, err := json.Marshal(&rest)
-	if err != nil {
-		return nil, err
-	}
-	v := make([]byte, 0, 1+binary.MaxVarintLen64+len(hdr)+len(m.Text))
-	v = append(v, messageFormat)
-	v = binary.AppendUvarint(v, uint64(len(hdr)))
-	v = append(v, hdr...)
-	return append(v, m.Text...), nil
+	return encodeText(&rest, m.Text)
 }
 
 func decodeMessage(v []byte, m *intake.Message) error {
-	if len(v) == 0 || v[0] != messageFormat {
-		return json.Unmarshal(v, m)
-	}
-	n, k := binary.Uvarint(v[1:])
-	if k <= 0 || n > uint64(len(v)-1-k) {
-		return errors.New("bad message record")
-	}
-	hdr := v[1+k : 1+k+int(n)]
-	if err := json.Unmarshal(hdr, m); err != nil {
-		return err
-	}
-	m.Text = string(v[1+k+int(n):])
-	return nil
+	return decodeText(v, m, &m.Text)
+}
+
+func encodeOutgoing(m *intake.Outgoing) ([]byte, error) {
+	rest := *m
+	rest.Text = ""
+	return encodeText(&rest, m.Text)
+}
+
+func decodeOutgoing(v []byte, m *intake.Outgoing) error {
+	return decodeText(v, m, &m.Text)
 }
 
 func (t *txn) Message(id intake.CaseID, seq uint64) (*intake.Message, error) {
@@ -500,7 +523,7 @@ func (t *txn) Outbox(limit int) ([]*intake.Outgoing, error) {
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		m := new(intake.Outgoing)
-		if err := json.Unmarshal(v, m); err != nil {
+		if err := decodeOutgoing(v, m); err != nil {
 			return nil, fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
 		}
 		out = append(out, m)
@@ -512,7 +535,7 @@ func (t *txn) Outbox(limit int) ([]*intake.Outgoing, error) {
 }
 
 func (t *txn) UpdateOutgoing(m *intake.Outgoing) error {
-	v, err := json.Marshal(m)
+	v, err := encodeOutgoing(m)
 	if err != nil {
 		return fmt.Errorf("outbox entry %d: %w", m.ID, err)
 	}

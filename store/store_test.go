@@ -708,3 +708,36 @@ func TestMessageTextStoredAsIs(t *testing.T) {
 		return nil
 	})
 }
+
+// TestOutgoingTextStoredAsIs: an outgoing mail's text is kept after its
+// JSON record, like a message's; attachments and the rest round-trip.
+func TestOutgoingTextStoredAsIs(t *testing.T) {
+	db := MustOpen(t)
+	texts := []string{"", "{\"text\":\"not json\"}", "a\x00b\r\n\"quoted\" \\ back", strings.Repeat("déjà vu\n", 3000)}
+	var want []*intake.Outgoing
+	update(t, db, func(tx intake.Tx) error {
+		for i, text := range texts {
+			m := &intake.Outgoing{Case: "CASE-1000", Purpose: "agent_reply", To: []string{"alice@acme.example"},
+				Subject: fmt.Sprint("Re: ", i), Text: text, MessageID: fmt.Sprintf("<casemail.%d@example.com>", i),
+				Date:        time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC),
+				Attachments: []intake.OutAttached{{Name: "log.txt", ContentType: "text/plain", Data: []byte("line\x00")}},
+				Quote:       &intake.Quote{Seq: 3, At: 10, Len: 20}, Attempts: i}
+			if err := tx.Enqueue(m); err != nil {
+				return err
+			}
+			want = append(want, m)
+		}
+		return nil
+	})
+	view(t, db, func(tx intake.Tx) error {
+		got, err := tx.Outbox(0)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Outbox = %+v, %v; want %+v", got, err, want)
+		}
+		n, oldest, err := tx.OutboxStats()
+		if err != nil || n != len(texts) || !reflect.DeepEqual(oldest, want[0]) {
+			t.Errorf("OutboxStats = %d, %+v, %v", n, oldest, err)
+		}
+		return nil
+	})
+}
