@@ -140,7 +140,7 @@ var ErrEmpty = errors.New("mailparse: empty message")
 // could be decoded and the soft problems. It never panics.
 func Parse(r io.Reader, opts *Options) (*Message, error) {
 	o := opts.withDefaults()
-	raw := &rawReader{r: r, h: sha256.New(), max: o.MaxMessageBytes}
+	raw := &rawReader{r: r, held: heldBufs.Get().(*[]byte), max: o.MaxMessageBytes}
 	br := rawReaders.Get().(*bufio.Reader)
 	br.Reset(raw)
 	p := &parser{opts: o, msg: &Message{}}
@@ -155,9 +155,7 @@ func Parse(r io.Reader, opts *Options) (*Message, error) {
 		p.problem("%d malformed header line(s) ignored", hres.skipped)
 	}
 	p.safely(func() { p.topHeader() })
-	if m.MessageID != "" {
-		raw.h = nil
-	}
+	raw.decide(m.MessageID == "")
 	if o.KeepAttachments != nil {
 		p.safely(func() { p.keep = o.KeepAttachments(&m.Header) })
 	}
@@ -207,10 +205,13 @@ func Parse(r io.Reader, opts *Options) (*Message, error) {
 // read through one is kept without a copy.
 var rawReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 
-// rawReader counts and hashes the raw bytes, and stops at max.
+// rawReader counts and hashes the raw bytes, and stops at max. Only mail
+// without a Message-ID is hashed (ContentHash), which the header tells: the
+// bytes read before it is parsed are held until then (decide).
 type rawReader struct {
 	r         io.Reader
-	h         hash.Hash
+	held      *[]byte   // read before decide, nil after
+	h         hash.Hash // after decide, when the bytes are hashed
 	n, max    int64
 	truncated bool
 	done      bool
@@ -244,7 +245,10 @@ func (c *rawReader) Read(p []byte) (int, error) {
 	if n < 0 || n > len(p) {
 		n = 0
 	}
-	if c.h != nil {
+	switch {
+	case c.held != nil:
+		*c.held = append(*c.held, p[:n]...)
+	case c.h != nil:
 		c.h.Write(p[:n])
 	}
 	c.n += int64(n)
@@ -260,6 +264,28 @@ func (c *rawReader) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// decide says whether the raw bytes are hashed, those held included.
+func (c *rawReader) decide(hashed bool) {
+	if c.held == nil {
+		return
+	}
+	if hashed {
+		c.h = sha256.New()
+		c.h.Write(*c.held)
+	}
+	if cap(*c.held) <= maxHeld {
+		*c.held = (*c.held)[:0]
+		heldBufs.Put(c.held)
+	}
+	c.held = nil
+}
+
+// heldBufs are rawReader's buffers; one larger than maxHeld (a mail with a
+// huge header) is not kept.
+var heldBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxHeld = 64 << 10
 
 type parser struct {
 	opts     Options
