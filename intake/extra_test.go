@@ -295,3 +295,53 @@ func TestReplyCompletesMissingFields(t *testing.T) {
 		t.Errorf("environment %q after the reply, want staging", c.Environment)
 	}
 }
+
+// TestBatchKeepsConversationOrder: a batch renders its mails while it
+// decides the next ones (render.go); a follow-up in the same batch to a case
+// opened earlier in it still lands after that case's acknowledgement, and
+// every mail of the batch is queued in the order it was decided.
+func TestBatchKeepsConversationOrder(t *testing.T) {
+	e := newEnv(t, envOptions{DeferStart: true})
+	first := mail(alice, "Index stuck", "Engine: acme-search\nThe index is stuck.")
+	e.deliver(first)
+	e.deliver(mail("Bob <bob@globex.example>", "Other trouble", "Engine: globex-prod\nSlow."))
+	e.deliver(mail(alice, "Re: Index stuck", "Also, the logs are empty.", "In-Reply-To: "+msgIDOf(first)))
+	e.start()
+	rs := e.waitResults(3)
+	if rs[0].Outcome != intake.OutcomeCaseCreated || rs[2].Outcome != intake.OutcomeFollowUp || rs[2].Case != rs[0].Case {
+		t.Fatalf("results %s; want a case, another case, a follow-up of the first", describe(rs))
+	}
+	c, _ := e.caseJSON(rs[0].Case)
+	var got []string
+	for _, m := range c.Messages {
+		got = append(got, string(m.Direction)+" "+string(m.Kind)+" "+m.Subject)
+	}
+	want := []string{
+		"in customer Index stuck",
+		"out system [" + string(c.ID) + "] Index stuck",
+		"in customer Re: Index stuck",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("conversation\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var purposes []string
+	for _, r := range rs {
+		for _, m := range r.Sent {
+			purposes = append(purposes, m.Purpose+" "+string(m.Case))
+			if m.Text == "" || m.Subject == "" {
+				t.Errorf("%s of %s handed to the outbox without its text or subject", m.Purpose, m.Case)
+			}
+		}
+	}
+	sent := e.waitSent(5)
+	var order []string
+	for _, s := range sent {
+		order = append(order, s.Subject)
+	}
+	t.Logf("queued %v; delivered %v", purposes, order)
+	wantPurposes := []string{"ack " + string(rs[0].Case), "notify_new " + string(rs[0].Case),
+		"ack " + string(rs[1].Case), "notify_new " + string(rs[1].Case), "notify_reply " + string(rs[0].Case)}
+	if !slices.Equal(purposes, wantPurposes) {
+		t.Errorf("queued %v; want %v", purposes, wantPurposes)
+	}
+}
