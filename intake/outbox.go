@@ -27,7 +27,7 @@ const (
 	recordMax    = 64
 	// memLimit bounds the bytes of queued mail the outbox keeps in memory
 	// beside the store; past it, it reads the store page by page.
-	memLimit = 4 << 20
+	memLimit = 1 << 20
 	// maxHold bounds how long Hold keeps delivery waiting.
 	maxHold = 10 * time.Second
 )
@@ -123,7 +123,11 @@ func (o *Outbox) Queue(ms []*Outgoing) {
 	o.mu.Lock()
 	for _, m := range ms {
 		if !o.complete || o.memBytes+len(m.Text) > memLimit {
+			// From now on the store is read page by page: the copy is
+			// of no use, and would only keep the heap larger through a
+			// backlog (more garbage collection).
 			o.complete = false
+			o.mem, o.memBytes = nil, 0
 			o.gen++
 			break
 		}

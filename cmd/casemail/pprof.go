@@ -14,7 +14,8 @@ import (
 // A build with -tags pprof writes a CPU profile of the whole process to
 // $CASEMAIL_CPUPROFILE (only the first $CASEMAIL_CPUPROFILE_FOR, e.g. "2s",
 // when set), an execution trace of the first $CASEMAIL_CPUPROFILE_FOR
-// (default 2 s) to $CASEMAIL_TRACE, and the allocations of the whole process (heap
+// (default 2 s) to $CASEMAIL_TRACE, the live heap after
+// $CASEMAIL_HEAPPROFILE_AT (default 1 s) to $CASEMAIL_HEAPPROFILE, and the allocations of the whole process (heap
 // profile, alloc_space) to $CASEMAIL_MEMPROFILE at exit (the benchmark's
 // -bin flag takes such a build).
 func init() {
@@ -48,6 +49,22 @@ func init() {
 			}
 			time.AfterFunc(d, func() { trace.Stop(); f.Close() })
 		}
+	}
+	if path := os.Getenv("CASEMAIL_HEAPPROFILE"); path != "" {
+		d, err := time.ParseDuration(os.Getenv("CASEMAIL_HEAPPROFILE_AT"))
+		if err != nil {
+			d = time.Second
+		}
+		time.AfterFunc(d, func() {
+			f, err := os.Create(path)
+			if err == nil {
+				err = pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "casemail: heap profile:", err)
+			}
+		})
 	}
 	mem := os.Getenv("CASEMAIL_MEMPROFILE")
 	atExit = func() {
