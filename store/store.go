@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -140,7 +141,13 @@ func (db *DB) Close() error { return db.bolt.Close() }
 
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 func (db *DB) Update(fn func(intake.Tx) error) error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error { return fn(&txn{tx}) })
+	t := &txn{}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		t.tx = tx
+		return fn(t)
+	})
+	t.tx = nil
+	t.release()
 	if now := time.Now().UnixNano(); err == nil && now-db.released.Load() > int64(releaseEvery) {
 		db.released.Store(now)
 		_ = db.releaseMapped() // only memory accounting: never fails a write
@@ -150,7 +157,7 @@ func (db *DB) Update(fn func(intake.Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(intake.Tx) error) error {
-	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&txn{tx}) })
+	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
 }
 
 // Backup writes a consistent copy of the store to w while it stays in use.
@@ -175,7 +182,43 @@ func (db *DB) Check() error {
 	})
 }
 
-type txn struct{ tx *bolt.Tx }
+type txn struct {
+	tx *bolt.Tx
+	// bufs hold the records this write transaction encoded: bbolt keeps
+	// a reference to a value until the commit, so they go back to valuePool
+	// only when the transaction is over.
+	bufs []*[]byte
+}
+
+// valuePool recycles the buffers of records with a text (20 KiB and more
+// for a typical mail), which are garbage once committed.
+var valuePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledValue bounds the buffers valuePool keeps.
+const maxPooledValue = 256 << 10
+
+// buf returns an empty buffer of at least n bytes that lives until the
+// transaction ends.
+func (t *txn) buf(n int) []byte {
+	p := valuePool.Get().(*[]byte)
+	if cap(*p) < n {
+		*p = make([]byte, 0, n)
+	}
+	t.bufs = append(t.bufs, p)
+	return (*p)[:0]
+}
+
+// release hands the transaction's buffers back; nothing refers to them once
+// bbolt's transaction is closed.
+func (t *txn) release() {
+	for _, p := range t.bufs {
+		if cap(*p) <= maxPooledValue {
+			*p = (*p)[:0]
+			valuePool.Put(p)
+		}
+	}
+	t.bufs = nil
+}
 
 var _ intake.Tx = (*txn)(nil)
 var _ intake.Store = (*DB)(nil)
@@ -376,7 +419,7 @@ func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
 	if err != nil {
 		return err
 	}
-	v, err := encodeMessage(m)
+	v, err := t.encodeMessage(m)
 	if err != nil {
 		return fmt.Errorf("case %s message: %w", id, err)
 	}
@@ -392,13 +435,13 @@ func (t *txn) AppendMessage(id intake.CaseID, m *intake.Message) error {
 const textFormat = 1
 
 // encodeText encodes rec, a copy of the record with its text emptied, and
-// text.
-func encodeText(rec any, text string) ([]byte, error) {
+// text, in a buffer of the transaction.
+func (t *txn) encodeText(rec any, text string) ([]byte, error) {
 	hdr, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
 	}
-	v := make([]byte, 0, 1+binary.MaxVarintLen64+len(hdr)+len(text))
+	v := t.buf(1 + binary.MaxVarintLen64 + len(hdr) + len(text))
 	v = append(v, textFormat)
 	v = binary.AppendUvarint(v, uint64(len(hdr)))
 	v = append(v, hdr...)
@@ -423,20 +466,20 @@ func decodeText(v []byte, rec any, text *string) error {
 	return nil
 }
 
-func encodeMessage(m *intake.Message) ([]byte, error) {
+func (t *txn) encodeMessage(m *intake.Message) ([]byte, error) {
 	rest := *m
 	rest.Text = ""
-	return encodeText(&rest, m.Text)
+	return t.encodeText(&rest, m.Text)
 }
 
 func decodeMessage(v []byte, m *intake.Message) error {
 	return decodeText(v, m, &m.Text)
 }
 
-func encodeOutgoing(m *intake.Outgoing) ([]byte, error) {
+func (t *txn) encodeOutgoing(m *intake.Outgoing) ([]byte, error) {
 	rest := *m
 	rest.Text = ""
-	return encodeText(&rest, m.Text)
+	return t.encodeText(&rest, m.Text)
 }
 
 func decodeOutgoing(v []byte, m *intake.Outgoing) error {
@@ -535,7 +578,7 @@ func (t *txn) Outbox(limit int) ([]*intake.Outgoing, error) {
 }
 
 func (t *txn) UpdateOutgoing(m *intake.Outgoing) error {
-	v, err := encodeOutgoing(m)
+	v, err := t.encodeOutgoing(m)
 	if err != nil {
 		return fmt.Errorf("outbox entry %d: %w", m.ID, err)
 	}
