@@ -538,8 +538,8 @@ func TestRestartResumesOutbox(t *testing.T) {
 }
 
 // TestNotificationQuoteStoredOnce: an agents' notification does not keep a
-// second copy of the customer's text in the outbox; the text comes back
-// from the case's conversation when the mail is delivered, also after a
+// second copy of the customer's text in the outbox; it is rendered when it
+// is delivered, with the text from the case's conversation, also after a
 // restart.
 func TestNotificationQuoteStoredOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
@@ -555,10 +555,15 @@ func TestNotificationQuoteStoredOnce(t *testing.T) {
 			note = m
 		}
 	}
-	if note == nil || note.Quote == nil {
-		t.Fatalf("queued notification %+v: want one with a Quote", note)
+	if note == nil || note.Later == nil || note.Later.TextSeq == 0 || note.Later.Data == nil {
+		t.Fatalf("queued notification %+v: want one rendered at delivery (Later)", note)
 	}
-	wantNotContains(t, "queued notification", note.Text, "Last line, with accents")
+	if note.Text != "" || note.Later.Data.Text != "" {
+		t.Errorf("queued notification keeps a text: %q, data %q", note.Text, note.Later.Data.Text)
+	}
+	if note.Subject != "[CASE-1000] Crawler stuck" {
+		t.Errorf("queued notification's subject %q, want it rendered at once", note.Subject)
+	}
 	e.smtp.SetDown(false)
 	e.clock.Advance(10 * time.Minute)
 	e.outbox.Wake()
@@ -574,6 +579,67 @@ func TestNotificationQuoteStoredOnce(t *testing.T) {
 	must(t, err)
 	wantContains(t, "notification", strings.ReplaceAll(string(raw), "\r\n", "\n"),
 		"----- Message from peter@initech.example -----\n\n"+strings.TrimSpace(body)+"\n")
+}
+
+// TestQuotedNotificationOfEarlierVersion: a notification queued by an
+// earlier version, its text quoted by reference (Quote), goes out whole.
+func TestQuotedNotificationOfEarlierVersion(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.smtp.SetDown(true)
+	body := "The crawler stops at the same page every night.\n" + strings.Repeat("Log line.\n", 60)
+	e.deliver(mail("Peter <peter@initech.example>", "Crawler stuck", body))
+	r := e.result(1)
+	wantOutcome(t, r, intake.OutcomeCaseCreated)
+	head, tail := "A customer wrote:\n\n", "\n-- \nend\n"
+	must(t, e.db.Update(func(tx intake.Tx) error {
+		return tx.Enqueue(&intake.Outgoing{Case: r.Case, Purpose: intake.TmplNotifyNew, To: []string{"old@example.com"},
+			Subject: "[" + string(r.Case) + "] old", Text: head + tail, MessageID: "<old.1@example.com>",
+			Date: e.clock.Now(), Quote: &intake.Quote{Seq: 1, At: len(head), Len: len(strings.TrimSpace(body))}})
+	}))
+	e.restart() // the upgrade
+	e.smtp.SetDown(false)
+	e.clock.Advance(10 * time.Minute)
+	e.outbox.Wake()
+	got := sentTo(e.waitSent(3), "old@example.com")
+	if len(got) != 1 {
+		t.Fatalf("old notification sent: %v", got)
+	}
+	ent, err := message.Read(strings.NewReader(got[0].Raw))
+	must(t, err)
+	raw, err := io.ReadAll(ent.Body)
+	must(t, err)
+	if want := head + strings.TrimSpace(body) + tail; strings.ReplaceAll(string(raw), "\r\n", "\n") != want {
+		t.Errorf("old notification's body\n%s\nwant\n%s", raw, want)
+	}
+}
+
+// failingNotice fails to render an agents' notification of a text that
+// says EXPLODE, which only delivery renders.
+type failingNotice struct{ intake.Renderer }
+
+func (f failingNotice) Render(name, lang string, data *intake.MailData) (string, string, error) {
+	if name == intake.TmplNotifyNew && strings.Contains(data.Text, "EXPLODE") {
+		return "", "", errorString("template exploded")
+	}
+	return f.Renderer.Render(name, lang, data)
+}
+
+// TestNotificationTemplateFailsAtDelivery: a notification whose template
+// fails when it is delivered is dropped (it would fail again) and the
+// failure is noted on the case; the acknowledgement goes out.
+func TestNotificationTemplateFailsAtDelivery(t *testing.T) {
+	e := newEnv(t, envOptions{Renderer: func(r intake.Renderer) intake.Renderer { return failingNotice{r} }})
+	e.deliver(mail("Peter <peter@initech.example>", "Crawler stuck", "It will EXPLODE."))
+	r := e.result(1)
+	wantOutcome(t, r, intake.OutcomeCaseCreated)
+	e.waitQueueEmpty()
+	sent := e.sentAll()
+	if len(sent) != 1 || len(sentTo(sent, "peter@initech.example")) != 1 {
+		t.Fatalf("sent %v; want the acknowledgement only", sent)
+	}
+	c, _ := e.caseJSON(r.Case)
+	last := c.Messages[len(c.Messages)-1]
+	wantContains(t, "note on the case", last.Text, "Delivery failed", "notify_new", "template exploded")
 }
 
 // TestOutboxHold: while the source works through a backlog the outbox

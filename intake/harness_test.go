@@ -211,15 +211,15 @@ func (e *env) start() {
 		Timeout: 5 * time.Second, HelloName: "casemail.test",
 	}, nil)
 	must(t, err)
-	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Now: e.clock.Now,
-		Logger: e.logger("outbox")})
-	queued := e.outbox.Queue
-	if e.opts.NoOutboxLoop {
-		queued = nil
-	}
 	var renderer intake.Renderer = e.tmpl
 	if e.opts.Renderer != nil {
 		renderer = e.opts.Renderer(renderer)
+	}
+	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Renderer: renderer,
+		Now: e.clock.Now, Logger: e.logger("outbox")})
+	queued := e.outbox.Queue
+	if e.opts.NoOutboxLoop {
+		queued = nil
 	}
 	e.desk, err = intake.NewDesk(intake.Options{
 		Store: e.db, Renderer: renderer, Directory: func() *intake.Directory { return e.dir },

@@ -36,8 +36,11 @@ const (
 type OutboxOptions struct {
 	Store  Store
 	Sender Sender
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Renderer renders the text of mails queued for rendering at
+	// delivery (Outgoing.Later).
+	Renderer Renderer
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Sent is told of every delivery attempt (err nil on success).
 	Sent func(m *Outgoing, err error)
 }
@@ -122,7 +125,7 @@ func (o *Outbox) waitHold(ctx context.Context) {
 func (o *Outbox) Queue(ms []*Outgoing) {
 	o.mu.Lock()
 	for _, m := range ms {
-		if !o.complete || o.memBytes+len(m.Text) > memLimit {
+		if !o.complete || o.memBytes+memSize(m) > memLimit {
 			// From now on the store is read page by page: the copy is
 			// of no use, and would only keep the heap larger through a
 			// backlog (more garbage collection).
@@ -135,7 +138,7 @@ func (o *Outbox) Queue(ms []*Outgoing) {
 		if !found {
 			c := *m // the caller keeps its own; delivery bookkeeping changes ours
 			o.mem = slices.Insert(o.mem, i, &c)
-			o.memBytes += len(m.Text)
+			o.memBytes += memSize(m)
 		}
 	}
 	o.mu.Unlock()
@@ -162,7 +165,7 @@ func (o *Outbox) pending() ([]*Outgoing, error) {
 	}
 	size := 0
 	for _, m := range page {
-		size += len(m.Text)
+		size += memSize(m)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -177,13 +180,18 @@ func (o *Outbox) pending() ([]*Outgoing, error) {
 	return page, nil
 }
 
+// memSize is what the memory copy counts for m: its text, and a rough
+// size of the rest (addresses, references, the data of a mail rendered at
+// delivery).
+func memSize(m *Outgoing) int { return len(m.Text) + 1<<10 }
+
 // forget drops a delivered mail from the memory copy.
 func (o *Outbox) forget(id uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i, found := slices.BinarySearchFunc(o.mem, id, func(x *Outgoing, id uint64) int { return cmp.Compare(x.ID, id) })
 	if found {
-		o.memBytes -= len(o.mem[i].Text)
+		o.memBytes -= memSize(o.mem[i])
 		o.mem = slices.Delete(o.mem, i, i+1)
 	}
 }
@@ -349,28 +357,46 @@ func (o *Outbox) composeAhead(page []*Outgoing) (<-chan composed, func()) {
 	return ready, func() { close(quit); <-done }
 }
 
-// expand returns m with the case message it quotes put back in its Text
-// (see Quote); m itself, which stays queued, is not changed.
+// expand returns m ready to compose: its text rendered (Later) or the case
+// message it quotes put back (Quote, from queues of earlier versions). m
+// itself, which stays queued, is not changed. A template that fails is a
+// permanent failure: it would fail again.
 func (o *Outbox) expand(m *Outgoing) (*Outgoing, error) {
-	q := m.Quote
-	if q == nil {
+	var seq uint64
+	switch {
+	case m.Later != nil:
+		seq = m.Later.TextSeq
+	case m.Quote != nil:
+		seq = m.Quote.Seq
+	default:
 		return m, nil
 	}
 	var msg *Message
 	if err := o.opts.Store.View(func(tx Tx) (err error) {
-		msg, err = tx.Message(m.Case, q.Seq)
+		msg, err = tx.Message(m.Case, seq)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("reading the text %s quotes: %w", m.MessageID, err)
+		return nil, fmt.Errorf("reading the text of %s: %w", m.MessageID, err)
 	}
 	text := "[casemail: this text is no longer in the store]"
 	if msg != nil {
-		text = strings.TrimSpace(msg.Text)
+		text = msg.Text
 	}
-	at := min(max(q.At, 0), len(m.Text))
 	full := *m
+	full.Later, full.Quote = nil, nil
+	if l := m.Later; l != nil {
+		data := *l.Data
+		data.Text = text
+		_, body, err := o.opts.Renderer.Render(l.Template, l.Lang, &data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: template %s/%s: %v", ErrPermanent, l.Lang, l.Template, err)
+		}
+		full.Text = body
+		return &full, nil
+	}
+	text = strings.TrimSpace(text)
+	at := min(max(m.Quote.At, 0), len(m.Text))
 	full.Text = m.Text[:at] + text + m.Text[at:]
-	full.Quote = nil
 	return &full, nil
 }
 

@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// Outgoing is one mail casemail has decided to send. It is rendered in full
-// when the decision is taken and queued in the store in the same transaction
-// as the case change, so a restart sends exactly what was decided.
+// Outgoing is one mail casemail has decided to send. It is queued in the
+// store in the same transaction as the case change, so a restart sends
+// exactly what was decided. It is rendered when the decision is taken,
+// except the text of agents' notifications that carry a customer's mail
+// (see Later).
 type Outgoing struct {
 	ID      uint64 `json:"id"`      // queue position, assigned by the store
 	Case    CaseID `json:"case"`    // empty for mail about no case (a refusal)
@@ -29,8 +31,12 @@ type Outgoing struct {
 	// refusals, reminders) with "Auto-Submitted: auto-replied".
 	AutoSubmitted bool          `json:"auto_submitted"`
 	Attachments   []OutAttached `json:"attachments,omitempty"`
+	// Later, when set, says Text is to be rendered at delivery, from
+	// what the decision gave the template.
+	Later *Later `json:"later,omitempty"`
 	// Quote, when set, says a case message's text was left out of Text:
 	// the text is stored once, with the case, and put back at delivery.
+	// Queues of earlier versions hold such mails; Later replaced it.
 	Quote *Quote `json:"quote,omitempty"`
 
 	// Delivery bookkeeping, kept by the outbox.
@@ -48,6 +54,21 @@ type Quote struct {
 	Seq uint64 `json:"seq"`
 	At  int    `json:"at"`
 	Len int    `json:"len"`
+}
+
+// Later is the template, language and data an agents' notification that
+// carries a customer's mail is rendered from when it is delivered: the
+// customer's text is stored once, with the case (TextSeq), and rendering
+// it, the costliest step of taking in a new case, waits until delivery,
+// which a backlog holds back anyway (Outbox.Hold). The subject is rendered
+// at once. Templates changed in between (a restart) apply. Data keeps the
+// account without its list of contacts.
+type Later struct {
+	Template string    `json:"template"`
+	Lang     string    `json:"lang"`
+	Data     *MailData `json:"data"` // without Text
+	// TextSeq is the case message whose text is Data.Text.
+	TextSeq uint64 `json:"text_seq"`
 }
 
 // OutAttached is a file relayed with an outgoing mail.
@@ -79,6 +100,8 @@ var ErrPermanent = errors.New("permanent delivery failure")
 // text body. Every mail casemail writes comes from it.
 type Renderer interface {
 	Render(name, lang string, data *MailData) (subject, body string, err error)
+	// RenderSubject renders only the subject (see Outgoing.Later).
+	RenderSubject(name, lang string, data *MailData) (string, error)
 }
 
 // Template names, one per kind of mail casemail writes.

@@ -72,15 +72,31 @@ func appendRef(refs []string, id string) []string {
 // send renders a template and queues the mail; when toCase is set it is
 // also recorded in the case's conversation as a mail that went out.
 func (d *Desk) send(tx Tx, c *Case, r *Result, tmpl, lang string, data *MailData, out *Outgoing, toCase bool) error {
-	subject, body, err := d.opts.Renderer.Render(tmpl, lang, data)
+	var subject, body string
+	var err error
+	if data.textSeq != 0 && c != nil && !toCase {
+		// A notification carrying a case message: rendered at delivery.
+		subject, err = d.opts.Renderer.RenderSubject(tmpl, lang, data)
+		later := *data
+		later.Text = ""
+		if data.Case != nil {
+			snap := *data.Case // the case changes on; the notification says what was decided
+			later.Case = &snap
+		}
+		if data.Account != nil {
+			acct := *data.Account
+			acct.Contacts = nil // may be thousands; no notification shows them
+			later.Account = &acct
+		}
+		out.Later = &Later{Template: tmpl, Lang: lang, Data: &later, TextSeq: data.textSeq}
+	} else {
+		subject, body, err = d.opts.Renderer.Render(tmpl, lang, data)
+	}
 	if err != nil {
 		return fmt.Errorf("template %s/%s: %w", lang, tmpl, err)
 	}
 	out.Purpose = tmpl
 	out.Text = body
-	if data.textSeq != 0 && c != nil && !toCase {
-		quote(out, data.Text, data.textSeq)
-	}
 	out.Subject = subject
 	out.MessageID = d.newMessageID()
 	out.Date = d.now()
@@ -114,22 +130,6 @@ func (d *Desk) send(tx Tx, c *Case, r *Result, tmpl, lang string, data *MailData
 		})
 	}
 	return nil
-}
-
-// minQuote is the shortest text worth storing by reference (see Quote).
-const minQuote = 512
-
-// quote leaves the text of case message seq out of out.Text, when the
-// rendered body holds it verbatim; the outbox puts it back (Outbox.expand).
-func quote(out *Outgoing, text string, seq uint64) {
-	core := strings.TrimSpace(text)
-	if len(core) < minQuote {
-		return
-	}
-	if i := strings.Index(out.Text, core); i >= 0 {
-		out.Text = out.Text[:i] + out.Text[i+len(core):]
-		out.Quote = &Quote{Seq: seq, At: i, Len: len(core)}
-	}
 }
 
 // notify sends agents' [agents] notify a mail about the case, with Reply-To

@@ -174,20 +174,14 @@ func parse(lang, file, src string) (*template.Template, error) {
 // without templates falls back to English). The subject comes out as one
 // header-safe line (see HeaderText); the body ends with one newline.
 func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, body string, err error) {
-	set := t.sets[normLang(lang)]
-	tmpl := set[name]
-	if tmpl == nil {
-		return "", "", fmt.Errorf("reply: unknown template %q", name)
+	tmpl, data, err := t.lookup(name, lang, data)
+	if err != nil {
+		return "", "", err
 	}
-	if data == nil {
-		data = &intake.MailData{}
+	if subject, err = renderSubject(tmpl, name, data); err != nil {
+		return "", "", err
 	}
 	var b strings.Builder
-	if err := tmpl.ExecuteTemplate(&b, "subject", data); err != nil {
-		return "", "", fmt.Errorf("reply: rendering %s subject: %w", name, err)
-	}
-	subject = subjectText(b.String())
-	b = strings.Builder{}
 	b.Grow(len(data.Text) + 2<<10) // most bodies in one allocation
 	if err := tmpl.ExecuteTemplate(&b, "body", data); err != nil {
 		return "", "", fmt.Errorf("reply: rendering %s body: %w", name, err)
@@ -200,6 +194,34 @@ func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, b
 		return subject, body[:end], nil
 	}
 	return subject, trimmed + "\n", nil
+}
+
+// RenderSubject renders only the subject of what Render renders.
+func (t *Templates) RenderSubject(name, lang string, data *intake.MailData) (string, error) {
+	tmpl, data, err := t.lookup(name, lang, data)
+	if err != nil {
+		return "", err
+	}
+	return renderSubject(tmpl, name, data)
+}
+
+func (t *Templates) lookup(name, lang string, data *intake.MailData) (*template.Template, *intake.MailData, error) {
+	tmpl := t.sets[normLang(lang)][name]
+	if tmpl == nil {
+		return nil, nil, fmt.Errorf("reply: unknown template %q", name)
+	}
+	if data == nil {
+		data = &intake.MailData{}
+	}
+	return tmpl, data, nil
+}
+
+func renderSubject(tmpl *template.Template, name string, data *intake.MailData) (string, error) {
+	var b strings.Builder
+	if err := tmpl.ExecuteTemplate(&b, "subject", data); err != nil {
+		return "", fmt.Errorf("reply: rendering %s subject: %w", name, err)
+	}
+	return subjectText(b.String()), nil
 }
 
 func normLang(lang string) string {

@@ -111,7 +111,7 @@ func NewDaemon(cfg *config.Config, log *slog.Logger, ov Overrides) (*Daemon, err
 		return nil, err
 	}
 	d.outbox = intake.NewOutbox(intake.OutboxOptions{
-		Store: d.db, Sender: d.sender, Now: ov.Now, Logger: log.With("component", "outbox"),
+		Store: d.db, Sender: d.sender, Renderer: tmpl, Now: ov.Now, Logger: log.With("component", "outbox"),
 		Sent: d.metrics.sent,
 	})
 	d.desk, err = intake.NewDesk(intake.Options{
