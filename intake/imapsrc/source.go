@@ -383,10 +383,16 @@ func (s *Source) ensureFolder(c *conn, name string) error {
 	return nil
 }
 
+// search runs UID SEARCH; with ESEARCH (RFC 4731) the answer comes as
+// ranges, a few bytes even for thousands of mails.
 func (s *Source) search(c *conn, crit *imap.SearchCriteria) ([]uint32, error) {
+	var opts *imap.SearchOptions
+	if caps := c.Caps(); caps.Has(imap.CapESearch) || caps.Has(imap.CapIMAP4rev2) {
+		opts = &imap.SearchOptions{ReturnAll: true}
+	}
 	var data *imap.SearchData
 	err := c.do(func() (err error) {
-		data, err = c.UIDSearch(crit, nil).Wait()
+		data, err = c.UIDSearch(crit, opts).Wait()
 		return err
 	})
 	if err != nil {
@@ -400,24 +406,13 @@ func (s *Source) search(c *conn, crit *imap.SearchCriteria) ([]uint32, error) {
 	return out, nil
 }
 
-// newUIDs lists the UIDs above last with "UID FETCH last+1:* (UID)": the
+// newUIDs lists the UIDs above last with "UID SEARCH UID last+1:*": the
 // answer holds the new mail only (plus the highest UID, which "*" always
 // names), whatever the size of the folder.
 func (s *Source) newUIDs(c *conn, last uint32) ([]uint32, error) {
 	var set imap.UIDSet
 	set.AddRange(imap.UID(last+1), 0) // last+1:*
-	var uids []uint32
-	err := c.do(func() error {
-		msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true}).Collect()
-		for _, m := range msgs {
-			uids = append(uids, uint32(m.UID))
-		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("UID FETCH new UIDs: %w", err)
-	}
-	return uids, nil
+	return s.search(c, &imap.SearchCriteria{UID: []imap.UIDSet{set}})
 }
 
 // poll processes the backlog and every mail above the last processed UID.
