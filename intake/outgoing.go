@@ -150,7 +150,7 @@ type MailData struct {
 	// limit), so that the sender is told.
 	Dropped []string
 
-	textSeq uint64 // the case message whose text Text is (see Quote)
+	textSeq uint64 // the case message whose text Text is (see Later)
 }
 
 // Problem names a required field that is missing or invalid.
