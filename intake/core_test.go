@@ -468,10 +468,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 	if n := len(e.smtp.Received()); n != 0 {
 		t.Fatalf("%d mails received while down", n)
 	}
-	e.smtp.SetDown(false)
-	e.clock.Advance(time.Minute) // the retry is due
-	e.outbox.Wake()
-	all := e.waitSent(2)
+	all := e.smtpBack(2)
 	e.waitQueueEmpty()
 	if len(e.smtp.Received()) != 2 {
 		t.Errorf("sent %v, want 2", all)
@@ -525,10 +522,7 @@ func TestRestartResumesOutbox(t *testing.T) {
 	if q := e.queue(); len(q) != 2 {
 		t.Fatalf("queue after restart holds %d, want 2", len(q))
 	}
-	e.smtp.SetDown(false)
-	e.clock.Advance(10 * time.Minute)
-	e.outbox.Wake()
-	e.waitSent(2)
+	e.smtpBack(2)
 	if all := e.sentAll(); len(all) != 2 {
 		t.Errorf("sent %v, want 2", all)
 	}
@@ -564,21 +558,33 @@ func TestNotificationQuoteStoredOnce(t *testing.T) {
 	if note.Subject != "[CASE-1000] Crawler stuck" {
 		t.Errorf("queued notification's subject %q, want it rendered at once", note.Subject)
 	}
-	e.smtp.SetDown(false)
-	e.clock.Advance(10 * time.Minute)
-	e.outbox.Wake()
-	got := sentTo(e.waitSent(2), "support-team@example.com")
+	got := sentTo(e.smtpBack(2), "support-team@example.com")
 	if len(got) != 1 {
 		t.Fatalf("notifications sent: %v", got)
 	}
 	// The body as sent (the parsed Text would cut at the separator, which
 	// looks like a forwarded message's).
-	ent, err := message.Read(strings.NewReader(got[0].Raw))
+	wantContains(t, "notification", bodyAsSent(t, got[0].Raw),
+		"----- Message from peter@initech.example -----\n\n"+strings.TrimSpace(body)+"\n")
+}
+
+// smtpBack brings the SMTP server back, lets the retry delay pass, and
+// waits for n mails in all to have gone out.
+func (e *env) smtpBack(n int) []sent {
+	e.smtp.SetDown(false)
+	e.clock.Advance(10 * time.Minute)
+	e.outbox.Wake()
+	return e.waitSent(n)
+}
+
+// bodyAsSent is the decoded body of a raw single-part mail, with \n line ends.
+func bodyAsSent(t *testing.T, rawMail string) string {
+	t.Helper()
+	ent, err := message.Read(strings.NewReader(rawMail))
 	must(t, err)
 	raw, err := io.ReadAll(ent.Body)
 	must(t, err)
-	wantContains(t, "notification", strings.ReplaceAll(string(raw), "\r\n", "\n"),
-		"----- Message from peter@initech.example -----\n\n"+strings.TrimSpace(body)+"\n")
+	return strings.ReplaceAll(string(raw), "\r\n", "\n")
 }
 
 // TestQuotedNotificationOfEarlierVersion: a notification queued by an
@@ -597,19 +603,12 @@ func TestQuotedNotificationOfEarlierVersion(t *testing.T) {
 			Date: e.clock.Now(), Quote: &intake.Quote{Seq: 1, At: len(head), Len: len(strings.TrimSpace(body))}})
 	}))
 	e.restart() // the upgrade
-	e.smtp.SetDown(false)
-	e.clock.Advance(10 * time.Minute)
-	e.outbox.Wake()
-	got := sentTo(e.waitSent(3), "old@example.com")
+	got := sentTo(e.smtpBack(3), "old@example.com")
 	if len(got) != 1 {
 		t.Fatalf("old notification sent: %v", got)
 	}
-	ent, err := message.Read(strings.NewReader(got[0].Raw))
-	must(t, err)
-	raw, err := io.ReadAll(ent.Body)
-	must(t, err)
-	if want := head + strings.TrimSpace(body) + tail; strings.ReplaceAll(string(raw), "\r\n", "\n") != want {
-		t.Errorf("old notification's body\n%s\nwant\n%s", raw, want)
+	if got, want := bodyAsSent(t, got[0].Raw), head+strings.TrimSpace(body)+tail; got != want {
+		t.Errorf("old notification's body\n%s\nwant\n%s", got, want)
 	}
 }
 
