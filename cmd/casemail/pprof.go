@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -11,74 +12,75 @@ import (
 	"time"
 )
 
-// A build with -tags pprof writes a CPU profile of the whole process to
-// $CASEMAIL_CPUPROFILE (only the first $CASEMAIL_CPUPROFILE_FOR, e.g. "2s",
-// when set), an execution trace of the first $CASEMAIL_CPUPROFILE_FOR
-// (default 2 s) to $CASEMAIL_TRACE, the live heap after
-// $CASEMAIL_HEAPPROFILE_AT (default 1 s) to $CASEMAIL_HEAPPROFILE, and the allocations of the whole process (heap
-// profile, alloc_space) to $CASEMAIL_MEMPROFILE at exit (the benchmark's
-// -bin flag takes such a build).
+// A build with -tags pprof (the benchmark's -bin flag takes one) records,
+// when the variable is set:
+//
+//	CASEMAIL_CPUPROFILE   a CPU profile, of the whole process or of its first
+//	                      CASEMAIL_CPUPROFILE_FOR (e.g. "2s")
+//	CASEMAIL_TRACE        an execution trace of the first CASEMAIL_CPUPROFILE_FOR
+//	                      (default 2 s)
+//	CASEMAIL_HEAPPROFILE  the live heap after CASEMAIL_HEAPPROFILE_AT (default 1 s)
+//	CASEMAIL_MEMPROFILE   the allocations of the whole process, at exit
 func init() {
-	stopCPU := func() {}
-	if path := os.Getenv("CASEMAIL_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "casemail: cpu profile:", err)
-		} else {
-			var once sync.Once
-			stopCPU = func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
-			if d, err := time.ParseDuration(os.Getenv("CASEMAIL_CPUPROFILE_FOR")); err == nil {
-				time.AfterFunc(d, stopCPU)
-			}
-		}
+	window, _ := time.ParseDuration(os.Getenv("CASEMAIL_CPUPROFILE_FOR"))
+	traceWindow := window
+	if traceWindow <= 0 {
+		traceWindow = 2 * time.Second
 	}
-	if path := os.Getenv("CASEMAIL_TRACE"); path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "casemail: trace:", err)
-		} else {
-			d, err := time.ParseDuration(os.Getenv("CASEMAIL_CPUPROFILE_FOR"))
-			if err != nil {
-				d = 2 * time.Second
-			}
-			time.AfterFunc(d, func() { trace.Stop(); f.Close() })
-		}
-	}
+	stopCPU := record("CASEMAIL_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile, window)
+	stopTrace := record("CASEMAIL_TRACE", trace.Start, trace.Stop, traceWindow)
 	if path := os.Getenv("CASEMAIL_HEAPPROFILE"); path != "" {
-		d, err := time.ParseDuration(os.Getenv("CASEMAIL_HEAPPROFILE_AT"))
+		at, err := time.ParseDuration(os.Getenv("CASEMAIL_HEAPPROFILE_AT"))
 		if err != nil {
-			d = time.Second
+			at = time.Second
 		}
-		time.AfterFunc(d, func() {
-			f, err := os.Create(path)
-			if err == nil {
-				err = pprof.Lookup("heap").WriteTo(f, 0)
-				f.Close()
-			}
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "casemail: heap profile:", err)
-			}
-		})
+		time.AfterFunc(at, func() { writeProfile(path, "heap") })
 	}
 	mem := os.Getenv("CASEMAIL_MEMPROFILE")
 	atExit = func() {
 		stopCPU()
-		if mem == "" {
-			return
+		stopTrace()
+		if mem != "" {
+			writeProfile(mem, "allocs")
 		}
-		f, err := os.Create(mem)
-		if err == nil {
-			err = pprof.Lookup("allocs").WriteTo(f, 0)
+	}
+}
+
+// record starts a recording into the file $env names, if set, and returns
+// what stops it (once); it stops by itself after d, when d > 0.
+func record(env string, start func(io.Writer) error, stop func(), d time.Duration) func() {
+	path := os.Getenv(env)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = start(f); err != nil {
 			f.Close()
 		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "casemail: memory profile:", err)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "casemail: %s: %v\n", env, err)
+		return func() {}
+	}
+	var once sync.Once
+	end := func() { once.Do(func() { stop(); f.Close() }) }
+	if d > 0 {
+		time.AfterFunc(d, end)
+	}
+	return end
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(path, name string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "casemail: %s profile: %v\n", name, err)
 	}
 }
