@@ -720,19 +720,20 @@ func (s *Source) settle(c *conn, moves []intake.PendingMove) error {
 // never a plain EXPUNGE, which could remove mail casemail has not
 // processed.
 func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
-	byDest := make(map[string]imap.UIDSet)
+	byDest := make(map[string][]uint32)
 	var dests []string
 	for _, m := range moves {
 		if _, ok := byDest[m.To]; !ok {
 			dests = append(dests, m.To)
 		}
-		set := byDest[m.To]
-		set.AddNum(imap.UID(m.UID))
-		byDest[m.To] = set
+		byDest[m.To] = append(byDest[m.To], m.UID)
 	}
 	var done []uint32
 	for _, dest := range dests {
-		set := byDest[dest]
+		var set imap.UIDSet
+		for _, u := range byDest[dest] {
+			set.AddNum(imap.UID(u))
+		}
 		var err error
 		if dest == "" {
 			err = s.flag(c, set, imap.FlagSeen)
@@ -742,11 +743,7 @@ func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
 		if err != nil {
 			return done, err
 		}
-		for _, m := range moves {
-			if m.To == dest {
-				done = append(done, m.UID)
-			}
-		}
+		done = append(done, byDest[dest]...)
 	}
 	return done, nil
 }
