@@ -14,22 +14,10 @@ import (
 	"casemail/intake"
 )
 
-// Compose builds the mail for m as it goes over the wire (header and body,
-// CRLF line ends), From the support address from ("Acme Support
-// <support@example.com>"), with m.FromName as display name when set. It is
-// SMTP.Compose for a sender of its own; see there.
-func Compose(from string, m *intake.Outgoing) ([]byte, error) {
-	support, err := parseFrom(from)
-	if err != nil {
-		return nil, err
-	}
-	return compose(supportSender(support), m)
-}
-
 // Compose builds the mail for m as it goes over the wire: header and body,
 // CRLF line ends, no dot-stuffing (SendComposed does it). It does no I/O
-// and may be called from any goroutine, also while a Send or SendComposed
-// is running.
+// and may be called from any goroutine, also while SendComposed is
+// running.
 //
 // The mail is From Options.From, with m.FromName as display name when set.
 // Every header value that comes from user data (subject, display names,

@@ -150,7 +150,7 @@ func TestComposeWhileSending(t *testing.T) {
 		if err := c.SendComposed(ctx, outgoing(0), data); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Send(ctx, outgoing(100+sent)); err != nil {
+		if err := composeAndSend(c, ctx, outgoing(100+sent)); err != nil {
 			t.Fatal(err)
 		}
 		sent++

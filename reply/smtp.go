@@ -77,11 +77,11 @@ type SMTP struct {
 
 var _ intake.Sender = (*SMTP)(nil)
 
-// ErrClosed is returned by Send and SendComposed after Close.
+// ErrClosed is returned by SendComposed after Close.
 var ErrClosed = errors.New("reply: SMTP sender closed")
 
 // NewSMTP checks opts and returns a sender. It does not connect: the first
-// Send (or Check) does.
+// SendComposed (or Check) does.
 func NewSMTP(opts Options, log *slog.Logger) (*SMTP, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -134,17 +134,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
-}
-
-// Send composes m and hands it to the server: it is Compose followed by
-// SendComposed, whose errors it returns (a mail that cannot be composed
-// gives an error wrapping intake.ErrPermanent).
-func (s *SMTP) Send(ctx context.Context, m *intake.Outgoing) error {
-	data, err := s.Compose(m)
-	if err != nil {
-		return err
-	}
-	return s.SendComposed(ctx, m, data)
 }
 
 // SendComposed hands data, m composed by Compose, to the server: from the
@@ -542,7 +531,7 @@ func (s *SMTP) clientOptions(dial mail.DialContextFunc, token string) []mail.Opt
 }
 
 // Check connects and authenticates on a connection of its own, then says
-// QUIT: it sends no mail and leaves the connection Send uses alone.
+// QUIT: it sends no mail and leaves the connection SendComposed uses alone.
 func (s *SMTP) Check(ctx context.Context) error {
 	client, conn, err := s.connect(ctx)
 	if err != nil {
@@ -576,9 +565,9 @@ func (s *SMTP) drop(why string, err error) {
 	s.client, s.conn = nil, nil
 }
 
-// Close says QUIT and closes the connection. Send fails with ErrClosed
-// afterwards. Close waits for a Send in progress to finish (at most
-// Options.Timeout, or until that Send's context ends).
+// Close says QUIT and closes the connection. SendComposed fails with
+// ErrClosed afterwards. Close waits for a send in progress to finish (at
+// most Options.Timeout, or until that send's context ends).
 func (s *SMTP) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

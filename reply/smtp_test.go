@@ -24,6 +24,15 @@ import (
 const testFrom = "Acme Support <support@example.com>"
 
 // mustSMTP returns a sender for the sink, closed at the end of the test.
+// composeAndSend composes m and hands it to the server.
+func composeAndSend(c *reply.SMTP, ctx context.Context, m *intake.Outgoing) error {
+	data, err := c.Compose(m)
+	if err != nil {
+		return err
+	}
+	return c.SendComposed(ctx, m, data)
+}
+
 func mustSMTP(t testing.TB, s *sink, edit func(*reply.Options)) *reply.SMTP {
 	t.Helper()
 	opts := reply.Options{
@@ -63,7 +72,7 @@ func outgoing(n int) *intake.Outgoing {
 
 func send(t testing.TB, c *reply.SMTP, m *intake.Outgoing) {
 	t.Helper()
-	if err := c.Send(context.Background(), m); err != nil {
+	if err := composeAndSend(c, context.Background(), m); err != nil {
 		t.Fatalf("Send %s: %v", m.MessageID, err)
 	}
 }
@@ -218,7 +227,7 @@ func TestSendTLSUntrusted(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			s := newSink(t, sinkOptions{TLS: mode})
 			c := mustSMTP(t, s, func(o *reply.Options) { o.TLSConfig = nil }) // system roots
-			err := c.Send(context.Background(), outgoing(1))
+			err := composeAndSend(c, context.Background(), outgoing(1))
 			if err == nil {
 				t.Fatal("Send to a self-signed server without trusting it succeeded")
 			}
@@ -232,7 +241,7 @@ func TestSendTLSUntrusted(t *testing.T) {
 func TestStartTLSRequired(t *testing.T) {
 	s := newSink(t, sinkOptions{TLS: "none"}) // offers no STARTTLS
 	c := mustSMTP(t, s, func(o *reply.Options) { o.TLS = reply.TLSStartTLS })
-	err := c.Send(context.Background(), outgoing(1))
+	err := composeAndSend(c, context.Background(), outgoing(1))
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("Send without STARTTLS on offer: %v, want an error naming STARTTLS", err)
 	}
@@ -261,7 +270,7 @@ func TestAuth(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		s := newSink(t, sinkOptions{TLS: "none", User: "casemail", Pass: "s3cret"})
 		c := mustSMTP(t, s, func(o *reply.Options) { o.Password = "wrong" })
-		err := c.Send(context.Background(), outgoing(1))
+		err := composeAndSend(c, context.Background(), outgoing(1))
 		if err == nil {
 			t.Fatal("Send with a wrong password succeeded")
 		}
@@ -278,7 +287,7 @@ func TestAuth(t *testing.T) {
 	t.Run("required but not configured", func(t *testing.T) {
 		s := newSink(t, sinkOptions{TLS: "none", User: "casemail", Pass: "s3cret"})
 		c := mustSMTP(t, s, func(o *reply.Options) { o.Username, o.Password = "", "" })
-		err := c.Send(context.Background(), outgoing(1))
+		err := composeAndSend(c, context.Background(), outgoing(1))
 		if err == nil {
 			t.Fatal("Send without authentication succeeded")
 		}
@@ -317,7 +326,7 @@ func TestRcptRefused(t *testing.T) {
 	c := mustSMTP(t, s, nil)
 
 	s.FailRcpt(550, "No such user here")
-	err := c.Send(context.Background(), outgoing(1))
+	err := composeAndSend(c, context.Background(), outgoing(1))
 	if !errors.Is(err, intake.ErrPermanent) {
 		t.Errorf("550 to RCPT: %v, want ErrPermanent", err)
 	}
@@ -326,7 +335,7 @@ func TestRcptRefused(t *testing.T) {
 	}
 
 	s.FailRcpt(451, "Try again later")
-	err = c.Send(context.Background(), outgoing(2))
+	err = composeAndSend(c, context.Background(), outgoing(2))
 	if err == nil || errors.Is(err, intake.ErrPermanent) {
 		t.Errorf("451 to RCPT: %v, want a temporary error", err)
 	}
@@ -362,7 +371,7 @@ func TestServerDown(t *testing.T) {
 	c := mustSMTP(t, s, nil)
 	send(t, c, outgoing(1))
 	s.srv.Close()
-	err := c.Send(context.Background(), outgoing(2))
+	err := composeAndSend(c, context.Background(), outgoing(2))
 	if err == nil || errors.Is(err, intake.ErrPermanent) {
 		t.Fatalf("Send with the server gone: %v, want a temporary error", err)
 	}
@@ -378,7 +387,7 @@ func TestSendContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := c.Send(ctx, outgoing(2))
+	err := composeAndSend(c, ctx, outgoing(2))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Send on a stalled server: %v, want DeadlineExceeded", err)
 	}
@@ -389,7 +398,7 @@ func TestSendContext(t *testing.T) {
 
 	cancelled, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	if err := c.Send(cancelled, outgoing(3)); !errors.Is(err, context.Canceled) {
+	if err := composeAndSend(c, cancelled, outgoing(3)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Send with a cancelled context: %v", err)
 	}
 	send(t, c, outgoing(4)) // dials again
@@ -402,7 +411,7 @@ func TestClose(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if err := c.Send(context.Background(), outgoing(2)); !errors.Is(err, reply.ErrClosed) {
+	if err := composeAndSend(c, context.Background(), outgoing(2)); !errors.Is(err, reply.ErrClosed) {
 		t.Errorf("Send after Close: %v, want ErrClosed", err)
 	}
 	if err := c.Close(); err != nil {
@@ -456,7 +465,7 @@ func BenchmarkSend(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		m.MessageID = fmt.Sprintf("<bench-%d@example.com>", i)
-		if err := c.Send(ctx, m); err != nil {
+		if err := composeAndSend(c, ctx, m); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -550,7 +559,7 @@ func benchSend(b *testing.B, c *reply.SMTP, m *intake.Outgoing) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(m.Text)))
 	for b.Loop() {
-		if err := c.Send(ctx, m); err != nil {
+		if err := composeAndSend(c, ctx, m); err != nil {
 			b.Fatal(err)
 		}
 	}
