@@ -257,7 +257,6 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 	var (
 		next     time.Time
 		sent     int
-		blocked  = make(map[CaseID]bool)
 		serverUp = true
 	)
 	later := func(t time.Time) {
@@ -270,19 +269,21 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 	defer stop()
 	for c := range ready {
 		m := c.m
-		o.waitHold(ctx)
 		if ctx.Err() != nil || !serverUp || rec.failed() {
 			break
 		}
-		now := o.opts.Now()
-		if m.Case != "" && blocked[m.Case] {
+		if c.blocked {
 			continue
 		}
 		if !c.due {
 			later(m.NextTry)
-			blocked[m.Case] = m.Case != ""
 			continue
 		}
+		o.waitHold(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		now := o.opts.Now()
 		err := c.err
 		if err == nil {
 			err = o.opts.Sender.SendComposed(ctx, m, c.data)
@@ -308,9 +309,9 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 			m.NextTry = now.Add(retryDelay(m.Attempts))
 			rec.retry(m)
 			later(m.NextTry)
-			blocked[m.Case] = m.Case != ""
 			// A failure that is not about this mail means the server is
-			// out of reach: the others would fail the same way.
+			// out of reach: the others would fail the same way (the round
+			// ends, so no later mail of the case goes out before it).
 			serverUp = false
 			o.log.Warn("delivery failed, will retry", "case", m.Case, "purpose", m.Purpose,
 				"attempt", m.Attempts, "next_try", m.NextTry.Format(time.RFC3339), "err", err)
@@ -321,15 +322,19 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 
 // composed is a queued mail and its wire form.
 type composed struct {
-	m    *Outgoing
-	due  bool // composed only when due
-	data []byte
-	err  error
+	m   *Outgoing
+	due bool // composed only when due and not blocked
+	// blocked: an earlier mail of the case is not due; a case's mail goes
+	// out in order.
+	blocked bool
+	data    []byte
+	err     error
 }
 
 // composeAhead composes the page's due mails on a goroutine of its own, a
 // few ahead of the sends, so that the SMTP conversation never waits for the
-// CPU. The channel gives every mail of the page in order; stop ends it
+// CPU; a mail waiting behind one of its case that is not due is marked
+// blocked, not composed. The channel gives every mail of the page in order; stop ends it
 // early.
 func (o *Outbox) composeAhead(page []*Outgoing) (<-chan composed, func()) {
 	const ahead = 4
@@ -339,9 +344,15 @@ func (o *Outbox) composeAhead(page []*Outgoing) (<-chan composed, func()) {
 	go func() {
 		defer close(done)
 		defer close(ready)
+		waiting := make(map[CaseID]bool) // cases with a mail not due
 		for _, m := range page {
 			c := composed{m: m, due: !m.NextTry.After(o.opts.Now())}
-			if c.due {
+			switch {
+			case m.Case != "" && waiting[m.Case]:
+				c.blocked = true
+			case !c.due:
+				waiting[m.Case] = m.Case != ""
+			default:
 				var full *Outgoing
 				if full, c.err = o.expand(m); c.err == nil {
 					c.data, c.err = o.opts.Sender.Compose(full)
