@@ -50,16 +50,13 @@ func compose(sender netmail.Address, m *intake.Outgoing) ([]byte, error) {
 	if name := nameText(m.FromName); name != "" {
 		sender.Name = name
 	}
-	if len(m.To) == 0 {
-		return nil, permanent(errors.New("reply: outgoing mail has no recipient"))
+	rcpts, err := recipients(m.To)
+	if err != nil {
+		return nil, err
 	}
-	to := make([]string, 0, len(m.To))
-	for _, s := range m.To {
-		a, err := parseAddr(s)
-		if err != nil {
-			return nil, permanent(fmt.Errorf("reply: recipient %q: %w", HeaderText(s), err))
-		}
-		to = append(to, a.String())
+	to := make([]string, len(rcpts))
+	for i, a := range rcpts {
+		to[i] = a.String()
 	}
 	var replyTo string
 	if m.ReplyTo != "" {
@@ -73,9 +70,8 @@ func compose(sender netmail.Address, m *intake.Outgoing) ([]byte, error) {
 	if id == "" {
 		return nil, permanent(fmt.Errorf("reply: outgoing mail has no usable Message-ID (%q)", HeaderText(m.MessageID)))
 	}
-	text := m.Text // appendQP replaces invalid UTF-8
 
-	size := 1024 + len(m.Subject)*3 + len(text)*3/2
+	size := 1024 + len(m.Subject)*3 + len(m.Text)*3/2
 	for _, a := range m.Attachments {
 		size += 512 + len(a.Name)*3 + base64.StdEncoding.EncodedLen(len(a.Data))*78/76
 	}
@@ -118,7 +114,7 @@ func compose(sender netmail.Address, m *intake.Outgoing) ([]byte, error) {
 		"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
 	if len(m.Attachments) == 0 {
 		b = append(b, textHeader...)
-		b = appendQP(b, text)
+		b = appendQP(b, m.Text) // it replaces invalid UTF-8
 		if n := len(b); b[n-2] != '\r' || b[n-1] != '\n' {
 			b = append(b, "\r\n"...)
 		}
@@ -132,7 +128,7 @@ func compose(sender netmail.Address, m *intake.Outgoing) ([]byte, error) {
 	b = append(b, "\r\n\r\n--"...)
 	b = append(b, boundary...)
 	b = append(b, "\r\n"+textHeader...)
-	b = appendQP(b, text)
+	b = appendQP(b, m.Text) // it replaces invalid UTF-8
 	for _, a := range m.Attachments {
 		name := paramValue(AttachmentName(a.Name))
 		b = append(b, "\r\n--"...)
@@ -225,12 +221,26 @@ func appendBase64(b []byte, data []byte) []byte {
 	for len(data) > 0 {
 		chunk := data[:min(in, len(data))]
 		data = data[len(chunk):]
-		n := len(b)
-		b = b[:n+enc.EncodedLen(len(chunk))]
-		enc.Encode(b[n:], chunk)
-		b = append(b, '\r', '\n')
+		b = append(enc.AppendEncode(b, chunk), '\r', '\n')
 	}
 	return b
+}
+
+// recipients parses the addresses of m.To: a mail without any, or with one
+// that is not an address, can never be sent (ErrPermanent).
+func recipients(to []string) ([]*netmail.Address, error) {
+	if len(to) == 0 {
+		return nil, permanent(errors.New("reply: outgoing mail has no recipient"))
+	}
+	out := make([]*netmail.Address, len(to))
+	for i, s := range to {
+		a, err := parseAddr(s)
+		if err != nil {
+			return nil, permanent(fmt.Errorf("reply: recipient %q: %w", HeaderText(s), err))
+		}
+		out[i] = a
+	}
+	return out, nil
 }
 
 // parseFrom checks the support address of Options.From.

@@ -59,8 +59,8 @@ type Options struct {
 }
 
 // SMTP sends mail through one SMTP server over one connection, kept open
-// between sends and dialled again when it breaks. Send, SendComposed and
-// Check may be called from one goroutine at a time; calls are serialised by
+// between sends and dialled again when it breaks. SendComposed and Check
+// may be called from one goroutine at a time; calls are serialised by
 // a mutex anyway, so concurrent use is safe but not parallel. Compose takes
 // no lock and runs in parallel with them: composing the next mail on
 // another goroutine keeps it off the SMTP conversation's path.
@@ -145,9 +145,9 @@ func isLoopback(host string) bool {
 // dials again; a connection found dead when a send starts (the server
 // closed it while idle) is redialled at once, within the same call.
 //
-// data must have CRLF line ends, as Compose writes them; lines starting
-// with "." are dot-stuffed here, and a CRLF is added when data does not end
-// with one.
+// data has CRLF line ends, as Compose writes them (a LF without its CR
+// gets one); lines starting with "." are dot-stuffed here, and a CRLF is
+// added when data does not end with one.
 func (s *SMTP) SendComposed(ctx context.Context, m *intake.Outgoing, data []byte) error {
 	env, err := s.envelope(m)
 	if err != nil {
@@ -197,16 +197,13 @@ type envelope struct {
 // envelope returns the envelope for m: the support address and the
 // addresses of m.To.
 func (s *SMTP) envelope(m *intake.Outgoing) (*envelope, error) {
-	if len(m.To) == 0 {
-		return nil, permanent(errors.New("reply: outgoing mail has no recipient"))
+	rcpts, err := recipients(m.To)
+	if err != nil {
+		return nil, err
 	}
-	env := &envelope{from: s.sender.Address, to: make([]string, 0, len(m.To))}
-	for _, r := range m.To {
-		a, err := parseAddr(r)
-		if err != nil {
-			return nil, permanent(fmt.Errorf("reply: recipient %q: %w", HeaderText(r), err))
-		}
-		env.to = append(env.to, a.Address)
+	env := &envelope{from: s.sender.Address, to: make([]string, len(rcpts))}
+	for i, a := range rcpts {
+		env.to[i] = a.Address
 	}
 	return env, nil
 }
