@@ -39,13 +39,14 @@ var severityWords = map[string]int{
 // lines of a new-case mail, in English or French, outside quoted text and
 // history. The first occurrence of each label wins.
 func ExtractFields(text string) Fields {
-	lines := splitLines(text)
-	return fieldsOf(lines, authorLines(lines, false))
+	lines := splitLinesTo(text, nil)
+	all, _ := readAuthorLinesTo(lines, true, false, nil, nil)
+	return fieldsOf(lines, all)
 }
 
-// fieldsOf reads the fields of the lines authorLines kept (without dropSig).
-// They are the lines authorText would join: joining trims only white space at
-// their ends, which trimSpace trims anyway.
+// fieldsOf reads the fields of the lines readAuthorLinesTo kept for all.
+// Joining them would trim only white space at their ends, which trimSpace
+// trims anyway.
 func fieldsOf(lines textLines, kept []int) Fields {
 	var f Fields
 	var seen [fieldEnvironment + 1]bool
@@ -54,8 +55,8 @@ func fieldsOf(lines textLines, kept []int) Fields {
 		if strings.IndexByte(line, ':') < 0 {
 			continue // the quick answer for most lines
 		}
-		t := trimBullet(trimSpace(line))
-		if len(t) < 3 || strings.IndexByte(t, ':') < 0 {
+		t := trimBullet(trimSpace(line)) // keeps the colon
+		if len(t) < 3 {
 			continue
 		}
 		label, value, ok := cutLabel(t)

@@ -77,9 +77,7 @@ func DetectLanguage(text, contentLanguage string) string {
 	for i := 0; i < len(text); {
 		if b := text[i]; b < utf8.RuneSelf { // ASCII: no decoding, no Unicode tables
 			if asciiWordClass[b] == 0 {
-				if c.n > 0 {
-					c.endWord()
-				}
+				c.endWord()
 				i++
 				continue
 			}
@@ -189,7 +187,7 @@ func (c *langCount) count(w string) {
 	// French elisions: "l'équipe", "j'ai", "d'accès"
 	if len(w) > 2 && w[1] == '\'' && strings.IndexByte("ljdcnmst", w[0]) >= 0 {
 		c.fr++
-	} else if len(w) <= maxStopWord {
+	} else {
 		switch stopWordLang(w) {
 		case 'f':
 			c.fr += 2

@@ -11,36 +11,16 @@ import (
 // header blocks, "Original Message" and forward separators) and signature.
 // Text between quoted blocks (inline answers, bottom-posting) is kept.
 func NewText(text string) string {
-	return authorText(text, true)
+	lines := splitLinesTo(text, nil)
+	_, own := readAuthorLinesTo(lines, false, true, nil, nil)
+	return joinLines(lines, own)
 }
 
-// authorText keeps the author's lines of text; dropSig also drops the signature
-// and mobile "Sent from" lines.
-func authorText(text string, dropSig bool) string {
-	lines := splitLines(text)
-	return joinLines(lines, authorLines(lines, dropSig))
-}
-
-// authorLines returns the lines authorText keeps, not yet joined: their
-// numbers, see keptLines.
-func authorLines(lines textLines, dropSig bool) []int {
-	all, own := readAuthorLines(lines, !dropSig, dropSig)
-	if dropSig {
-		return own
-	}
-	return all
-}
-
-// readAuthorLines reads a text's lines once for the two uses of authorLines:
-// all is what it keeps without dropSig (when wantAll), own with dropSig (when
-// wantOwn). The two differ only in that own stops at the signature and skips
-// mobile "Sent from" lines.
-func readAuthorLines(lines textLines, wantAll, wantOwn bool) (all, own []int) {
-	return readAuthorLinesTo(lines, wantAll, wantOwn, nil, nil)
-}
-
-// readAuthorLinesTo is readAuthorLines with all and own in allBuf and
-// ownBuf when they are large enough.
+// readAuthorLinesTo reads a text's lines once for two uses: all is what
+// ExtractFields reads (when wantAll), own what NewText keeps (when
+// wantOwn). The two differ only in that own stops at the signature and
+// skips mobile "Sent from" lines. They go in allBuf and ownBuf when these
+// are large enough.
 func readAuthorLinesTo(lines textLines, wantAll, wantOwn bool, allBuf, ownBuf []int) (all, own []int) {
 	a := keptLines{on: wantAll}
 	o := keptLines{on: wantOwn}
@@ -50,7 +30,6 @@ func readAuthorLinesTo(lines textLines, wantAll, wantOwn bool, allBuf, ownBuf []
 	if wantOwn {
 		o.out = slices.Grow(ownBuf[:0], lines.len())
 	}
-	redoOwn := false
 	for i := 0; i < lines.len() && (a.on || o.on); i++ {
 		l := lines.line(i)
 		t := trimSpace(l)
@@ -87,13 +66,10 @@ func readAuthorLinesTo(lines textLines, wantAll, wantOwn bool, allBuf, ownBuf []
 				j++
 			}
 			if j < lines.len() && strings.HasPrefix(trimSpace(lines.line(j)), ">") {
-				// Drop the attribution, the quoted lines go one by one.
-				if ownSkips && o.on && n > 1 {
-					// all skips lines own would look at (a mobile signature
-					// line that starts a two-line attribution, which none of
-					// today's prefixes allow): read own on its own.
-					redoOwn, o.on = true, false
-				}
+				// Drop the attribution, the quoted lines go one by one. A
+				// two-line one never starts with a mobile signature line,
+				// which own skips (TestMobileSignatureStartsNoAttribution),
+				// so own may skip its second line too.
 				i += n - 1
 				a.dropped = true
 				o.dropped = o.dropped || !ownSkips
@@ -110,14 +86,10 @@ func readAuthorLinesTo(lines textLines, wantAll, wantOwn bool, allBuf, ownBuf []
 			o.keep(i)
 		}
 	}
-	if redoOwn {
-		_, own := readAuthorLinesTo(lines, false, true, nil, o.out)
-		return a.finish(lines), own
-	}
 	return a.finish(lines), o.finish(lines)
 }
 
-// keptLines are the lines readAuthorLines keeps for one use.
+// keptLines are the lines readAuthorLinesTo keeps for one use.
 type keptLines struct {
 	out     []int // line numbers; -1-i for line i kept as a blank line
 	on      bool  // still reading: not stopped by history or the signature
@@ -160,13 +132,8 @@ type textLines struct {
 	ends []int  // line i is text[ends[i-1]+1 : ends[i]]
 }
 
-// splitLines splits on \n, \r\n and lone \r.
-func splitLines(s string) textLines {
-	return splitLinesTo(s, nil)
-}
-
-// splitLinesTo is splitLines keeping the line ends in buf when it is large
-// enough.
+// splitLinesTo splits s into lines, on \n, \r\n and lone \r, keeping the
+// line ends in buf when it is large enough.
 func splitLinesTo(s string, buf []int) textLines {
 	if strings.IndexByte(s, '\r') >= 0 {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
@@ -449,12 +416,10 @@ func isHistorySeparator(t string) bool {
 		}
 		return false
 	}
-	if c := lowerASCII(t[0]); c < utf8.RuneSelf && c != 'b' && c != 'd' {
-		return false // see asciiFoldDiffer
-	}
-	return hasPrefixFold(t, "begin forwarded message") || hasPrefixFold(t, "début du message réexpédié") ||
-		hasPrefixFold(t, "debut du message reexpedie")
+	return forwardStarts.matchFold(t)
 }
+
+var forwardStarts = newPrefixSet("begin forwarded message", "début du message réexpédié", "debut du message reexpedie")
 
 // isOutlookBlock recognises the header block Outlook puts above history:
 // "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …"
