@@ -604,29 +604,20 @@ func unhex(c byte) byte {
 // readAllLimit reads r to the end, keeping at most max bytes. b comes from
 // textBufs: give it back with putTextBuf once done with it.
 func readAllLimit(r io.Reader, max int) (b []byte, truncated bool, err error) {
-	b = getTextBuf()
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // room to grow
-		}
-		// Read one byte more than max to tell a text of max bytes from a longer one.
-		n, rerr := r.Read(b[len(b):min(cap(b), max+1)])
-		b = b[:len(b)+n]
-		if len(b) > max {
-			_, err = io.Copy(io.Discard, r)
-			return b[:max], true, err
-		}
-		if rerr != nil {
-			if rerr == io.EOF {
-				rerr = nil
-			}
-			return b, false, rerr
-		}
+	buf := bytes.NewBuffer(getTextBuf())
+	// One byte more than max tells a text of max bytes from a longer one.
+	if _, err = io.CopyN(buf, r, int64(max)+1); err == io.EOF {
+		err = nil
 	}
+	if b = buf.Bytes(); len(b) > max {
+		_, err = io.Copy(io.Discard, r)
+		return b[:max], true, err
+	}
+	return b, false, err
 }
 
-// textBufs holds buffers for readAllLimit: text parts are read whole, then
-// converted, so one buffer per parse at a time is enough.
+// textBufs holds buffers for readAllLimit: each text part of a mail is
+// read whole into one, converted in it, and given back by finishText.
 var textBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 func getTextBuf() []byte { return (*textBufs.Get().(*[]byte))[:0] }

@@ -572,48 +572,48 @@ func (p *parser) readText(r io.Reader, cs string, max int, path string) []byte {
 	if cut {
 		p.textCut = true
 	}
-	switch charsetName(cs) {
-	case "", "utf-8", "utf8", "us-ascii", "ascii":
-		if utf8.Valid(b) {
-			return b // what toUTF8 would return, without a copy
-		}
-	}
-	s := p.toUTF8(b, cs, path)
-	return append(b[:0], s...)
+	return p.toUTF8(b, cs, path)
 }
 
 func charsetName(cs string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(cs), "\"'"))
 }
 
-// toUTF8 converts b from charset cs.
-func (p *parser) toUTF8(b []byte, cs, path string) string {
+// toUTF8 converts b from charset cs, in b's buffer: b itself when it is
+// UTF-8 already.
+func (p *parser) toUTF8(b []byte, cs, path string) []byte {
 	cs = charsetName(cs)
+	var s string
 	switch cs {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
-		if utf8.Valid(b) {
-			return string(b)
-		}
-		if cs == "utf-8" || cs == "utf8" {
+		switch {
+		case utf8.Valid(b):
+			return b
+		case cs == "utf-8" || cs == "utf8":
 			p.problem("invalid UTF-8 in %s", where(path))
-			return strings.ToValidUTF8(string(b), "\uFFFD")
+			s = strings.ToValidUTF8(string(b), "\uFFFD")
+		default:
+			// QUIRK: 8-bit text without a charset is most often windows-1252.
+			s = latin1(b)
 		}
-		// QUIRK: 8-bit text without a charset is most often windows-1252.
-		return latin1(b)
+		return append(b[:0], s...)
 	}
 	rd, err := charset.Reader(cs, bytes.NewReader(b))
-	if err != nil {
-		p.problem("unknown charset %q in %s", truncate(cs, 40), where(path))
-		if utf8.Valid(b) {
-			return string(b)
+	switch {
+	case err == nil:
+		out, err := io.ReadAll(rd)
+		if err != nil {
+			p.problem("charset %q: bad bytes in %s", truncate(cs, 40), where(path))
 		}
-		return latin1(b)
+		s = strings.ToValidUTF8(string(out), "\uFFFD")
+	case utf8.Valid(b):
+		p.problem("unknown charset %q in %s", truncate(cs, 40), where(path))
+		return b
+	default:
+		p.problem("unknown charset %q in %s", truncate(cs, 40), where(path))
+		s = latin1(b)
 	}
-	out, err := io.ReadAll(rd)
-	if err != nil {
-		p.problem("charset %q: bad bytes in %s", truncate(cs, 40), where(path))
-	}
-	return strings.ToValidUTF8(string(out), "\uFFFD")
+	return append(b[:0], s...)
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -797,7 +797,7 @@ func (p *parser) finishText() {
 	}
 	var plain []byte
 	if len(plainParts) == 1 {
-		plain = plainParts[0] // normalized in place below, not copied
+		plain = plainParts[0] // one part: no join, no copy
 	} else {
 		plain = bytes.Join(plainParts, []byte("\n\n"))
 	}
