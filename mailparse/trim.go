@@ -425,8 +425,8 @@ var forwardStarts = newPrefixSet("begin forwarded message", "début du message r
 // "From: … Sent: … To: … Subject: …" or "De : … Envoyé : … À : … Objet : …"
 // starting at lines[i] (t trimmed).
 func isOutlookBlock(lines textLines, i int, t string) bool {
-	if c := t[0]; c < utf8.RuneSelf && strings.IndexByte(" \t*_", c) < 0 && strings.IndexByte("fdv", lowerASCII(c)) < 0 {
-		return false // the label starts with t's first byte (cutLabel trims none of these), and none below does
+	if c := t[0]; c < utf8.RuneSelf && c != '*' && c != '_' && !outlookFromFirst[lowerASCII(c)] {
+		return false // the label starts with t's first byte (cutLabel trims only * and _ here), and no From label does
 	}
 	label, _, ok := cutLabel(t)
 	if !ok || outlookLabels.lookup(label) != outlookFrom {
@@ -469,6 +469,16 @@ var outlookLabels = newLabelSet(map[string]int{
 })
 
 // labelSet maps lower-case labels to their kind (never 0).
+// outlookFromFirst has the first bytes of the "From" labels of outlookLabels.
+var outlookFromFirst = func() (first [utf8.RuneSelf]bool) {
+	for l, kind := range outlookLabels.kinds {
+		if kind == outlookFrom && l[0] < utf8.RuneSelf {
+			first[l[0]] = true
+		}
+	}
+	return first
+}()
+
 type labelSet struct {
 	kinds map[string]int
 	first [utf8.RuneSelf]bool // the first bytes of the labels
