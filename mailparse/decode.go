@@ -86,7 +86,7 @@ func (b *b64Reader) Read(p []byte) (int, error) {
 				q := in[i : i+4]
 				v0, v1, v2, v3 := b64val[q[0]], b64val[q[1]], b64val[q[2]], b64val[q[3]]
 				if v0|v1|v2|v3 < 64 { // none is 0xff (not base64)
-					x := uint32(v0)<<18 | uint32(v1)<<12 | uint32(v2)<<6 | uint32(v3)
+					x := quantum(v0, v1, v2, v3)
 					out = append(out, byte(x>>16), byte(x>>8), byte(x))
 					i += 3
 					continue
@@ -112,7 +112,7 @@ func (b *b64Reader) Read(p []byte) (int, error) {
 			b.q[b.nq] = c
 			b.nq++
 			if b.nq == 4 {
-				x := uint32(b64val[b.q[0]])<<18 | uint32(b64val[b.q[1]])<<12 | uint32(b64val[b.q[2]])<<6 | uint32(b64val[b.q[3]])
+				x := quantum(b64val[b.q[0]], b64val[b.q[1]], b64val[b.q[2]], b64val[b.q[3]])
 				out = append(out, byte(x>>16), byte(x>>8), byte(x))
 				b.nq = 0
 			}
@@ -146,14 +146,19 @@ func (b *b64Reader) flushQuantum(out []byte) []byte {
 	case 1:
 		b.st.invalid = true
 	case 2:
-		x := uint32(b64val[b.q[0]])<<18 | uint32(b64val[b.q[1]])<<12
+		x := quantum(b64val[b.q[0]], b64val[b.q[1]], 0, 0)
 		out = append(out, byte(x>>16))
 	case 3:
-		x := uint32(b64val[b.q[0]])<<18 | uint32(b64val[b.q[1]])<<12 | uint32(b64val[b.q[2]])<<6
+		x := quantum(b64val[b.q[0]], b64val[b.q[1]], b64val[b.q[2]], 0)
 		out = append(out, byte(x>>16), byte(x>>8))
 	}
 	b.nq = 0
 	return out
+}
+
+// quantum joins four base64 values, 6 bits each, into 24 bits.
+func quantum(v0, v1, v2, v3 byte) uint32 {
+	return uint32(v0)<<18 | uint32(v1)<<12 | uint32(v2)<<6 | uint32(v3)
 }
 
 var b64val = func() (t [256]byte) {
