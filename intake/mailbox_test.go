@@ -287,6 +287,35 @@ func TestUIDValidityChangeMakesNoDuplicates(t *testing.T) {
 	}
 }
 
+// The folder is only examined until the first move. A UIDVALIDITY that
+// changed in between ends the session instead of moving by UIDs that now
+// name other mail (or none); the next session reads the folder again.
+func TestUIDValidityChangeBeforeFirstMove(t *testing.T) {
+	var e *env
+	var once sync.Once
+	e = newEnv(t, envOptions{DeferStart: true, Observe: func(intake.Result) {
+		// Called after the commit, before the moves.
+		once.Do(func() {
+			if err := e.imap.ResetUIDValidity("INBOX"); err != nil {
+				t.Error(err)
+			}
+		})
+	}})
+	e.deliver(mail("Peter <peter@initech.example>", "One", "One."))
+	e.deliver(mail("Bob <bob@globex.example>", "Two", "Engine: globex-prod\nTwo."))
+	e.start()
+	rs := e.waitResults(4)
+	for i, want := range []intake.Outcome{intake.OutcomeCaseCreated, intake.OutcomeCaseCreated,
+		intake.OutcomeSuppressed, intake.OutcomeSuppressed} {
+		wantOutcome(t, rs[i], want)
+	}
+	waitFolder(t, e, "Processed", 2)
+	waitFolder(t, e, "INBOX", 0)
+	if n := len(e.cases()); n != 2 {
+		t.Errorf("%d cases, want 2", n)
+	}
+}
+
 // waitSettled waits until the stored position of INBOX has no move left
 // to make on the server.
 func waitSettled(t *testing.T, e *env) {

@@ -158,6 +158,11 @@ func (s *Source) Check(ctx context.Context) (*imap.SelectData, error) {
 type conn struct {
 	*imapclient.Client
 	timeout time.Duration
+
+	// The session's folder and whether it is selected read-write (see
+	// session).
+	uidValidity uint32
+	writable    bool
 }
 
 func (c *conn) do(op func() error) error {
@@ -289,13 +294,19 @@ func (s *Source) session(ctx context.Context) error {
 			return err
 		}
 	}
+	// The folder is examined (selected read-only) until the first move or
+	// flag: fetching needs no more, and a read-write SELECT can be
+	// costly on a folder full of new mail (Dovecot's maildir renames
+	// every file from new/ to cur/ first: 80 ms for 5,000 mails), so a
+	// backlog's first cases are committed before the server pays for it.
 	var sel *imap.SelectData
 	if err := c.do(func() (err error) {
-		sel, err = c.Select(s.opts.Folder, nil).Wait()
+		sel, err = c.Select(s.opts.Folder, &imap.SelectOptions{ReadOnly: true}).Wait()
 		return err
 	}); err != nil {
-		return fmt.Errorf("selecting %s: %w", s.opts.Folder, err)
+		return fmt.Errorf("examining %s: %w", s.opts.Folder, err)
 	}
+	c.uidValidity = sel.UIDValidity
 	st, err := s.desk.Resume(intake.Folder{
 		Name: s.opts.Folder, UIDValidity: sel.UIDValidity, UIDNext: uint32(sel.UIDNext),
 		Unseen: func() ([]uint32, error) {
@@ -313,7 +324,7 @@ func (s *Source) session(ctx context.Context) error {
 	idle := s.opts.Idle && (c.Caps().Has(imap.CapIdle) || c.Caps().Has(imap.CapIMAP4rev2))
 	for {
 		start := time.Now()
-		err := s.poll(ctx, c, sel.UIDValidity)
+		err := s.poll(ctx, c)
 		if s.opts.Hooks.Polled != nil {
 			s.opts.Hooks.Polled(time.Since(start), err)
 		}
@@ -416,7 +427,7 @@ func (s *Source) newUIDs(c *conn, last uint32) ([]uint32, error) {
 }
 
 // poll processes the backlog and every mail above the last processed UID.
-func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
+func (s *Source) poll(ctx context.Context, c *conn) error {
 	st, err := s.desk.Position(s.opts.Folder)
 	if err != nil {
 		return err
@@ -475,7 +486,7 @@ func (s *Source) poll(ctx context.Context, c *conn, uidValidity uint32) error {
 		}
 		committed = append(committed, moves...)
 		if len(mails) > 0 {
-			inFlight = s.startCommit(uidValidity, mails, parsed, moved)
+			inFlight = s.startCommit(c.uidValidity, mails, parsed, moved)
 			moved = nil
 		}
 		if len(committed) >= moveBatch {
@@ -728,6 +739,11 @@ func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
 		}
 		byDest[m.To] = append(byDest[m.To], m.UID)
 	}
+	if len(dests) > 0 {
+		if err := s.writable(c); err != nil {
+			return nil, err
+		}
+	}
 	var done []uint32
 	for _, dest := range dests {
 		var set imap.UIDSet
@@ -746,6 +762,27 @@ func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
 		done = append(done, byDest[dest]...)
 	}
 	return done, nil
+}
+
+// writable selects the session's folder read-write, once. A folder whose
+// UIDVALIDITY changed since it was examined ends the session: the next one
+// reads the folder again (Desk.Resume).
+func (s *Source) writable(c *conn) error {
+	if c.writable {
+		return nil
+	}
+	var sel *imap.SelectData
+	if err := c.do(func() (err error) {
+		sel, err = c.Select(s.opts.Folder, nil).Wait()
+		return err
+	}); err != nil {
+		return fmt.Errorf("selecting %s: %w", s.opts.Folder, err)
+	}
+	if sel.UIDValidity != c.uidValidity {
+		return fmt.Errorf("selecting %s: UIDVALIDITY changed from %d to %d", s.opts.Folder, c.uidValidity, sel.UIDValidity)
+	}
+	c.writable = true
+	return nil
 }
 
 func (s *Source) flag(c *conn, set imap.UIDSet, flags ...imap.Flag) error {
