@@ -63,11 +63,11 @@ func (d *Desk) handle(tx Tx, in *Incoming) (Result, error) {
 	return r, tx.MarkSeen(key, &SeenMail{Outcome: r.Outcome, Case: r.Case, At: d.now()})
 }
 
-// dedupeKey recognises a mail read twice: by Message-ID, or by content
-// when it has none.
+// dedupeKey recognises a mail read twice: by its Message-ID ("<…>"), or
+// by content ("sha256:…") when it has none.
 func dedupeKey(m *mailparse.Message) string {
 	if m.MessageID != "" {
-		return "id:" + m.MessageID
+		return m.MessageID
 	}
 	return "sha256:" + m.ContentHash
 }

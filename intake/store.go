@@ -37,7 +37,9 @@ type Tx interface {
 	CaseOfMessage(messageID string) (CaseID, error)
 	IndexMessage(messageID string, id CaseID) error
 
-	// Seen finds the record of an already processed mail by dedupe key.
+	// Seen finds the record of an already processed mail by dedupe key:
+	// its Message-ID, or "sha256:" and a hash of its content when it has
+	// none.
 	Seen(key string) (*SeenMail, error)
 	MarkSeen(key string, s *SeenMail) error
 

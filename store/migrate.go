@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,6 +16,27 @@ import (
 var migrations = map[uint64]func(*bolt.Tx) error{
 	1: indexTimers,
 	2: countRecords,
+	3: seenNextToIDs,
+}
+
+// seenNextToIDs (schema 3 → 4): schema 3 kept the dedupe records in a
+// bucket of their own, "seen", keyed "id:<Message-ID>" (or "sha256:…" for
+// mail without one); schema 4 keeps each next to its Message-ID's entry
+// in message_ids (seenKey), keyed by the Message-ID itself.
+func seenNextToIDs(tx *bolt.Tx) error {
+	seen := tx.Bucket([]byte("seen"))
+	if seen == nil {
+		return nil
+	}
+	ids := tx.Bucket(bucketMsgIDs)
+	err := seen.ForEach(func(k, v []byte) error {
+		key := strings.TrimPrefix(string(k), "id:")
+		return ids.Put([]byte(seenKey(key)), v)
+	})
+	if err != nil {
+		return err
+	}
+	return tx.DeleteBucket([]byte("seen"))
 }
 
 // countRecords (schema 2 → 3): schema 3 keeps counters of cases by state

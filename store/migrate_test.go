@@ -62,7 +62,9 @@ func writeSchema1(t *testing.T, path string) {
 			`"subject":"[CASE-1000] Index stuck","text":"Hello","message_id":"<casemail.1.x@example.com>",`+
 			`"date":"2026-11-24T17:00:01Z","auto_submitted":true,"attempts":0,"next_try":"0001-01-01T00:00:00Z"}`)
 		put(tx, "mailboxes", "INBOX", `{"uid_validity":7,"last_uid":42}`)
-		for _, b := range []string{"seen", "hits", "languages"} {
+		put(tx, "seen", "id:<a@acme.example>", `{"outcome":"case_created","case":"CASE-1000","at":"2026-11-24T17:00:00Z"}`)
+		put(tx, "seen", "sha256:0d5f", `{"outcome":"refused","at":"2026-11-24T18:00:00Z"}`)
+		for _, b := range []string{"hits", "languages"} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return err
 			}
@@ -122,6 +124,12 @@ func TestMigrateSchema1(t *testing.T) {
 		if n, first, err := tx.OutboxStats(); err != nil || n != 1 || first == nil || first.ID != 1 {
 			t.Errorf("outbox stats after migration = %d, %+v, %v; want 1 and entry 1", n, first, err)
 		}
+		if s, err := tx.Seen("<a@acme.example>"); err != nil || s == nil || s.Case != "CASE-1000" {
+			t.Errorf("dedupe record of <a@acme.example> after migration = %+v, %v", s, err)
+		}
+		if s, err := tx.Seen("sha256:0d5f"); err != nil || s == nil || s.Outcome != "refused" {
+			t.Errorf("dedupe record by content after migration = %+v, %v", s, err)
+		}
 		st, err := tx.Mailbox("INBOX")
 		if err != nil || st == nil || st.UIDValidity != 7 || st.LastUID != 42 {
 			t.Errorf("mailbox state = %+v, %v", st, err)
@@ -144,6 +152,18 @@ func TestMigrateSchema1(t *testing.T) {
 	if err := db.Check(); err != nil {
 		t.Errorf("bbolt check after migration: %v", err)
 	}
+	db.Close()
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_ = b.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("seen")) != nil {
+			t.Error(`bucket "seen" left after migration (its records belong in message_ids now)`)
+		}
+		return nil
+	})
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -23,14 +23,17 @@ import (
 
 // SchemaVersion is the layout this code writes; older stores are migrated
 // at Open (see migrate.go).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
-	bucketMeta      = []byte("meta")
-	bucketCases     = []byte("cases")
-	bucketMessages  = []byte("messages")
+	bucketMeta     = []byte("meta")
+	bucketCases    = []byte("cases")
+	bucketMessages = []byte("messages")
+	// message_ids maps a Message-ID to its case and holds, at the
+	// Message-ID followed by a 0 byte (seenKey), the dedupe record of a
+	// mail casemail received: the two keys sort side by side, so taking a
+	// mail in dirties one index page, not one in each of two buckets.
 	bucketMsgIDs    = []byte("message_ids")
-	bucketSeen      = []byte("seen")
 	bucketOutbox    = []byte("outbox")
 	bucketHits      = []byte("hits")
 	bucketMailboxes = []byte("mailboxes")
@@ -38,7 +41,7 @@ var (
 	bucketTimers    = []byte("timers") // NextCheck (unix nanos, big-endian) + case ID
 
 	allBuckets = [][]byte{bucketMeta, bucketCases, bucketMessages, bucketMsgIDs,
-		bucketSeen, bucketOutbox, bucketHits, bucketMailboxes, bucketLanguages, bucketTimers}
+		bucketOutbox, bucketHits, bucketMailboxes, bucketLanguages, bucketTimers}
 
 	keySchema  = []byte("schema")
 	keyCaseSeq = []byte("case_seq")
@@ -560,12 +563,17 @@ func (t *txn) IndexMessage(messageID string, id intake.CaseID) error {
 }
 
 func (t *txn) Seen(key string) (*intake.SeenMail, error) {
-	return getJSON[intake.SeenMail](t.b(bucketSeen), key)
+	return getJSON[intake.SeenMail](t.b(bucketMsgIDs), seenKey(key))
 }
 
 func (t *txn) MarkSeen(key string, s *intake.SeenMail) error {
-	return putJSON(t.b(bucketSeen), key, s)
+	return putJSON(t.b(bucketMsgIDs), seenKey(key), s)
 }
+
+// seenKey is where the dedupe record of key lives in message_ids: right
+// after the Message-ID's own entry. No Message-ID ends in a 0 byte (it
+// ends in '>'), so the two never meet.
+func seenKey(key string) string { return key + "\x00" }
 
 func (t *txn) Enqueue(m *intake.Outgoing) error {
 	b := t.b(bucketOutbox)

@@ -297,6 +297,37 @@ func TestSeen(t *testing.T) {
 	})
 }
 
+// A received mail's dedupe record and its Message-ID's case share the
+// message_ids bucket without reading each other.
+func TestSeenBesideMessageIndex(t *testing.T) {
+	db := MustOpen(t)
+	s := &intake.SeenMail{Outcome: intake.Outcome("case_created"), Case: "CASE-1000", At: t0}
+	update(t, db, func(tx intake.Tx) error {
+		if err := tx.IndexMessage("<a@x>", "CASE-1000"); err != nil {
+			return err
+		}
+		if err := tx.MarkSeen("<a@x>", s); err != nil {
+			return err
+		}
+		return tx.MarkSeen("<b@x>", s) // seen, never indexed (a refusal)
+	})
+	view(t, db, func(tx intake.Tx) error {
+		if id, err := tx.CaseOfMessage("<a@x>"); err != nil || id != "CASE-1000" {
+			t.Errorf("CaseOfMessage(<a@x>) = %q, %v; want CASE-1000", id, err)
+		}
+		if got, err := tx.Seen("<a@x>"); err != nil || got == nil || *got != *s {
+			t.Errorf("Seen(<a@x>) = %+v, %v; want %+v", got, err, s)
+		}
+		if id, err := tx.CaseOfMessage("<b@x>"); err != nil || id != "" {
+			t.Errorf("CaseOfMessage(<b@x>) = %q, %v; want none", id, err)
+		}
+		if got, err := tx.Seen("<c@x>"); err != nil || got != nil {
+			t.Errorf("Seen(<c@x>) = %+v, %v; want nil", got, err)
+		}
+		return nil
+	})
+}
+
 func TestOutbox(t *testing.T) {
 	db := MustOpen(t)
 	var ids []uint64
