@@ -296,10 +296,10 @@ func TestReplyCompletesMissingFields(t *testing.T) {
 	}
 }
 
-// TestBatchKeepsConversationOrder: a batch renders its mails while it
-// decides the next ones (render.go); a follow-up in the same batch to a case
-// opened earlier in it still lands after that case's acknowledgement, and
-// every mail of the batch is queued in the order it was decided.
+// TestBatchKeepsConversationOrder: a follow-up in the same batch to a case
+// opened earlier in it lands after that case's acknowledgement, and every
+// mail of the batch is queued, with its text and subject, in the order it
+// was decided.
 func TestBatchKeepsConversationOrder(t *testing.T) {
 	e := newEnv(t, envOptions{DeferStart: true})
 	first := mail(alice, "Index stuck", "Engine: acme-search\nThe index is stuck.")
