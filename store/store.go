@@ -65,8 +65,9 @@ type DB struct {
 // resident set (see releaseMapped).
 const releaseEvery = 50 * time.Millisecond
 
-// initialMmapSize is the size of bbolt's first mapping of the file: address
-// space only (pages count in the resident set when touched). Its default
+// initialMmapSize is the size of bbolt's first mapping of the file when it
+// is opened for writing: address space only (pages count in the resident
+// set when touched). Its default
 // starts at 32 KiB and doubles; every remap during a write copies the
 // transaction's pages out of the old mapping first, 12 ms for the first
 // batches of a new store and again at every doubling after.
@@ -95,14 +96,17 @@ func Open(path string, opts *Options) (*DB, error) {
 			return nil, fmt.Errorf("store %s: %w", path, err)
 		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         timeout,
-		ReadOnly:        opts.ReadOnly,
-		NoSync:          opts.NoSync,
-		FreelistType:    bolt.FreelistMapType,
-		NoFreelistSync:  true,
-		InitialMmapSize: initialMmapSize,
-	})
+	bopts := &bolt.Options{
+		Timeout:        timeout,
+		ReadOnly:       opts.ReadOnly,
+		NoSync:         opts.NoSync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	}
+	if !opts.ReadOnly {
+		bopts.InitialMmapSize = initialMmapSize // a reader maps the file as it is
+	}
+	b, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("store %s: %w", path, ErrLocked)
 	}

@@ -731,6 +731,12 @@ func (s *Source) settle(c *conn, moves []intake.PendingMove) error {
 // never a plain EXPUNGE, which could remove mail casemail has not
 // processed.
 func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
+	if len(moves) == 0 {
+		return nil, nil
+	}
+	if err := s.writable(c); err != nil {
+		return nil, err
+	}
 	byDest := make(map[string][]uint32)
 	var dests []string
 	for _, m := range moves {
@@ -738,11 +744,6 @@ func (s *Source) move(c *conn, moves []intake.PendingMove) ([]uint32, error) {
 			dests = append(dests, m.To)
 		}
 		byDest[m.To] = append(byDest[m.To], m.UID)
-	}
-	if len(dests) > 0 {
-		if err := s.writable(c); err != nil {
-			return nil, err
-		}
 	}
 	var done []uint32
 	for _, dest := range dests {
