@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -58,4 +59,25 @@ func TestCounters(t *testing.T) {
 		return tx.DeleteOutgoing(1) // already gone: not counted twice
 	})
 	want(map[intake.State]int{intake.StateWaiting: 1, intake.StateClosed: 1}, 1)
+
+	// Counters are written when the transaction commits: a read inside it
+	// sees its own changes, and a rolled-back one leaves none.
+	update(func(tx intake.Tx) error {
+		tx.Enqueue(&intake.Outgoing{Case: c1.ID, To: []string{"c@x"}})
+		if n, _, _ := tx.OutboxStats(); n != 2 {
+			t.Errorf("outbox stats inside the transaction = %d, want 2", n)
+		}
+		return nil
+	})
+	want(map[intake.State]int{intake.StateWaiting: 1, intake.StateClosed: 1}, 2)
+	if err := db.Update(func(tx intake.Tx) error {
+		tx.Enqueue(&intake.Outgoing{Case: c1.ID, To: []string{"d@x"}})
+		tx.PutCase(&intake.Case{ID: "CASE-1002", State: intake.StateOpen, CreatedAt: time.Now()})
+		return errRollback
+	}); err != errRollback {
+		t.Fatalf("update = %v, want the rollback", err)
+	}
+	want(map[intake.State]int{intake.StateWaiting: 1, intake.StateClosed: 1}, 2)
 }
+
+var errRollback = errors.New("rolled back")

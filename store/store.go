@@ -159,7 +159,10 @@ func (db *DB) Update(fn func(intake.Tx) error) error {
 	t := &txn{}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		t.tx = tx
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.flushCounts()
 	})
 	t.tx = nil
 	t.release()
@@ -203,6 +206,9 @@ type txn struct {
 	// a reference to a value until the commit, so they go back to valuePool
 	// only when the transaction is over.
 	bufs []*[]byte
+	// counts holds the changes to counters this transaction made, written
+	// once when it commits (a batch of new cases changes each many times).
+	counts map[string]int64
 }
 
 // valuePool recycles the buffers of records with a text (20 KiB and more
@@ -308,13 +314,9 @@ func (t *txn) PutCase(c *intake.Case) error {
 	}
 	if prev.State != c.State {
 		if prev.State != "" {
-			if err := t.count("state/"+string(prev.State), -1); err != nil {
-				return err
-			}
+			t.count("state/"+string(prev.State), -1)
 		}
-		if err := t.count("state/"+string(c.State), 1); err != nil {
-			return err
-		}
+		t.count("state/"+string(c.State), 1)
 	}
 	if !ptrTime(prev.NextCheck).Equal(ptrTime(c.NextCheck)) {
 		if prev.NextCheck != nil {
@@ -331,18 +333,36 @@ func (t *txn) PutCase(c *intake.Case) error {
 	return cases.Put([]byte(c.ID), v)
 }
 
-// count adds delta to a counter of the meta bucket.
-func (t *txn) count(name string, delta int64) error {
-	meta := t.b(bucketMeta)
-	key := []byte(keyCountPrefix + name)
-	var n int64
-	if v := meta.Get(key); v != nil {
-		n = int64(binary.BigEndian.Uint64(v))
+// count adds delta to a counter of the meta bucket, when the transaction
+// commits.
+func (t *txn) count(name string, delta int64) {
+	if t.counts == nil {
+		t.counts = make(map[string]int64)
 	}
-	return meta.Put(key, u64(uint64(n+delta)))
+	t.counts[name] += delta
 }
 
+// flushCounts writes the counters count changed.
+func (t *txn) flushCounts() error {
+	for name, delta := range t.counts {
+		if delta == 0 {
+			continue
+		}
+		if err := t.b(bucketMeta).Put([]byte(keyCountPrefix+name), u64(uint64(t.stored(name)+delta))); err != nil {
+			return err
+		}
+	}
+	t.counts = nil
+	return nil
+}
+
+// counter is a counter's value, with this transaction's changes.
 func (t *txn) counter(name string) int64 {
+	return t.stored(name) + t.counts[name]
+}
+
+// stored is a counter's value in the store.
+func (t *txn) stored(name string) int64 {
 	meta := t.b(bucketMeta)
 	if meta == nil {
 		return 0
@@ -509,7 +529,11 @@ func decodeMessage(v []byte, m *intake.Message) error {
 func (t *txn) encodeOutgoing(m *intake.Outgoing) ([]byte, error) {
 	rest := *m
 	rest.Text = ""
-	return t.encodeText(&rest, m.Text)
+	text := m.Text
+	if m.TextSeq != 0 {
+		text = "" // kept with the case message only (see Outgoing.TextSeq)
+	}
+	return t.encodeText(&rest, text)
 }
 
 func decodeOutgoing(v []byte, m *intake.Outgoing) error {
@@ -586,9 +610,7 @@ func (t *txn) Enqueue(m *intake.Outgoing) error {
 		return err
 	}
 	m.ID = seq
-	if err := t.count("outbox", 1); err != nil {
-		return err
-	}
+	t.count("outbox", 1)
 	return t.UpdateOutgoing(m)
 }
 
@@ -625,9 +647,7 @@ func (t *txn) DeleteOutgoing(id uint64) error {
 	if b.Get(u64(id)) == nil {
 		return nil
 	}
-	if err := t.count("outbox", -1); err != nil {
-		return err
-	}
+	t.count("outbox", -1)
 	return b.Delete(u64(id))
 }
 
