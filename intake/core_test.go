@@ -568,6 +568,43 @@ func TestNotificationQuoteStoredOnce(t *testing.T) {
 		"----- Message from peter@initech.example -----\n\n"+strings.TrimSpace(body)+"\n")
 }
 
+// TestAnswerTextStoredOnce: an answer to the contact (here the
+// acknowledgement) is recorded in the case's conversation, and the outbox
+// refers to that message's text instead of keeping a second copy; after a
+// restart it goes out with that text.
+func TestAnswerTextStoredOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.smtp.SetDown(true)
+	e.deliver(mail("Peter <peter@initech.example>", "Crawler stuck", "The crawler stops at the same page every night."))
+	r := e.result(1)
+	wantOutcome(t, r, intake.OutcomeCaseCreated)
+	e.restart()
+	var ack *intake.Outgoing
+	for _, m := range e.queue() {
+		if m.Purpose == intake.TmplAck {
+			ack = m
+		}
+	}
+	if ack == nil || ack.TextSeq == 0 || ack.Text != "" {
+		t.Fatalf("queued acknowledgement %+v: want its text left to the case message it names", ack)
+	}
+	var recorded *intake.Message
+	must(t, e.db.View(func(tx intake.Tx) (err error) {
+		recorded, err = tx.Message(r.Case, ack.TextSeq)
+		return err
+	}))
+	if recorded == nil || recorded.MessageID != ack.MessageID || !strings.Contains(recorded.Text, "We have opened case "+string(r.Case)) {
+		t.Fatalf("message %d of the case %+v: want the acknowledgement as recorded", ack.TextSeq, recorded)
+	}
+	got := sentTo(e.smtpBack(2), "peter@initech.example")
+	if len(got) != 1 {
+		t.Fatalf("acknowledgements sent: %v", got)
+	}
+	if body := bodyAsSent(t, got[0].Raw); strings.TrimSpace(body) != strings.TrimSpace(recorded.Text) {
+		t.Errorf("acknowledgement sent\n%s\nwant the recorded text\n%s", body, recorded.Text)
+	}
+}
+
 // smtpBack brings the SMTP server back, lets the retry delay pass, and
 // waits for n mails in all to have gone out.
 func (e *env) smtpBack(n int) []sent {

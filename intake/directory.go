@@ -10,10 +10,10 @@ import (
 // Account is a customer account from the contacts allowlist.
 type Account struct {
 	Email    string   // the account's primary email address (lower case)
-	Name     string   //
+	Name     string   `json:",omitempty"`
 	Plan     string   // name of a [plans.NAME] table
 	Engines  []string // product instances the account may open cases about
-	Contacts []string // designated technical contacts (lower case)
+	Contacts []string `json:",omitempty"` // designated technical contacts (lower case)
 }
 
 // HasEngine reports whether e is one of the account's engines (any case).

@@ -368,10 +368,11 @@ func (o *Outbox) composeAhead(page []*Outgoing) (<-chan composed, func()) {
 	return ready, func() { close(quit); <-done }
 }
 
-// expand returns m ready to compose: its text rendered (Later) or the case
-// message it quotes put back (Quote, from queues of earlier versions). m
-// itself, which stays queued, is not changed. A template that fails is a
-// permanent failure: it would fail again.
+// expand returns m ready to compose: its text rendered (Later), read back
+// from the case message that records it (TextSeq), or the case message it
+// quotes put back (Quote, from queues of earlier versions). m itself,
+// which stays queued, is not changed. A template that fails is a permanent
+// failure: it would fail again.
 func (o *Outbox) expand(m *Outgoing) (*Outgoing, error) {
 	var seq uint64
 	switch {
@@ -379,6 +380,8 @@ func (o *Outbox) expand(m *Outgoing) (*Outgoing, error) {
 		seq = m.Later.TextSeq
 	case m.Quote != nil:
 		seq = m.Quote.Seq
+	case m.TextSeq != 0 && m.Text == "":
+		seq = m.TextSeq
 	default:
 		return m, nil
 	}
@@ -395,7 +398,8 @@ func (o *Outbox) expand(m *Outgoing) (*Outgoing, error) {
 	}
 	full := *m
 	full.Later, full.Quote = nil, nil
-	if l := m.Later; l != nil {
+	switch l := m.Later; {
+	case l != nil:
 		data := *l.Data
 		data.Text = text
 		_, body, err := o.opts.Renderer.Render(l.Template, l.Lang, &data)
@@ -403,11 +407,13 @@ func (o *Outbox) expand(m *Outgoing) (*Outgoing, error) {
 			return nil, fmt.Errorf("%w: template %s/%s: %v", ErrPermanent, l.Lang, l.Template, err)
 		}
 		full.Text = body
-		return &full, nil
+	case m.Quote != nil:
+		text = strings.TrimSpace(text)
+		at := min(max(m.Quote.At, 0), len(m.Text))
+		full.Text = m.Text[:at] + text + m.Text[at:]
+	default:
+		full.Text = text
 	}
-	text = strings.TrimSpace(text)
-	at := min(max(m.Quote.At, 0), len(m.Text))
-	full.Text = m.Text[:at] + text + m.Text[at:]
 	return &full, nil
 }
 

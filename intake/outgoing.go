@@ -34,6 +34,10 @@ type Outgoing struct {
 	// Later, when set, says Text is to be rendered at delivery, from
 	// what the decision gave the template.
 	Later *Later `json:"later,omitempty"`
+	// TextSeq, when set, is the message of the case's conversation that
+	// records this mail (one to the contact): the store keeps the text
+	// there only, and delivery reads it back when Text is empty.
+	TextSeq uint64 `json:"text_seq,omitempty"`
 	// Quote, when set, says a case message's text was left out of Text:
 	// the text is stored once, with the case, and put back at delivery.
 	// Queues of earlier versions hold such mails; Later replaced it.
@@ -122,33 +126,34 @@ const (
 	ReasonNotParticipant = "not_participant" // wrote to a case of another account
 )
 
-// MailData is what templates see. Fields that do not apply are zero.
+// MailData is what templates see. Fields that do not apply are zero (and
+// are left out of the JSON of a mail rendered at delivery, Later).
 type MailData struct {
-	Case    *Case    // the case the mail is about; nil for refusals
-	Account *Account // the case's account
-	Support string   // the support address, e.g. support@example.com
-	Sender  string   // address of the mail being answered
-	Subject string   // subject of the mail being answered
-	Text    string   // text being relayed or forwarded
-	Reason  string   // refusal reason (Reason* constants)
+	Case    *Case    `json:",omitempty"` // the case the mail is about; nil for refusals
+	Account *Account `json:",omitempty"` // the case's account
+	Support string   `json:",omitempty"` // the support address, e.g. support@example.com
+	Sender  string   `json:",omitempty"` // address of the mail being answered
+	Subject string   `json:",omitempty"` // subject of the mail being answered
+	Text    string   `json:",omitempty"` // text being relayed or forwarded
+	Reason  string   `json:",omitempty"` // refusal reason (Reason* constants)
 
-	Problems          []Problem // required fields missing or invalid
-	Engines           []string  // the account's engines, when engine is a problem
-	SeverityLowered   bool      // the requested severity was above the plan's
-	RequestedSeverity int
-	Due               string // first-response target, formatted with its zone
-	Target            string // first-response target as configured ("4bh")
-	ReopenedFrom      CaseID // set when a reply to a closed case opened this one
-	AgentName         string // the answering agent's display name
-	Commands          []string
-	Error             string // why an agent command could not be applied
-	ReopenDays        int    // how long after an automatic close a reply reopens the case
-	MaxAttempts       int    // contact attempts before an automatic close
-	OldSeverity       int    // severity before a change
-	Rating            int    // survey rating just given
+	Problems          []Problem `json:",omitempty"` // required fields missing or invalid
+	Engines           []string  `json:",omitempty"` // the account's engines, when engine is a problem
+	SeverityLowered   bool      `json:",omitempty"` // the requested severity was above the plan's
+	RequestedSeverity int       `json:",omitempty"`
+	Due               string    `json:",omitempty"` // first-response target, formatted with its zone
+	Target            string    `json:",omitempty"` // first-response target as configured ("4bh")
+	ReopenedFrom      CaseID    `json:",omitempty"` // set when a reply to a closed case opened this one
+	AgentName         string    `json:",omitempty"` // the answering agent's display name
+	Commands          []string  `json:",omitempty"`
+	Error             string    `json:",omitempty"` // why an agent command could not be applied
+	ReopenDays        int       `json:",omitempty"` // how long after an automatic close a reply reopens the case
+	MaxAttempts       int       `json:",omitempty"` // contact attempts before an automatic close
+	OldSeverity       int       `json:",omitempty"` // severity before a change
+	Rating            int       `json:",omitempty"` // survey rating just given
 	// Dropped names attachments of the mail that were refused (over a
 	// limit), so that the sender is told.
-	Dropped []string
+	Dropped []string `json:",omitempty"`
 
 	textSeq uint64 // the case message whose text Text is (see Later)
 }

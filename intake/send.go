@@ -115,20 +115,24 @@ func (d *Desk) send(tx Tx, c *Case, r *Result, tmpl, lang string, data *MailData
 	} else if out.InReplyTo != "" {
 		out.References = []string{out.InReplyTo}
 	}
-	if err := tx.Enqueue(out); err != nil {
-		return err
-	}
-	r.Sent = append(r.Sent, out)
 	if c != nil && toCase {
 		kind, from := KindSystem, d.supportAddr
 		if tmpl == TmplAgentReply {
 			kind, from = KindAgent, data.Sender
 		}
-		return d.appendMessage(tx, c, &Message{
+		msg := &Message{
 			Direction: Out, Kind: kind, From: from, To: out.To,
 			Subject: out.Subject, Text: body, MessageID: out.MessageID, At: out.Date,
-		})
+		}
+		if err := d.appendMessage(tx, c, msg); err != nil {
+			return err
+		}
+		out.TextSeq = msg.Seq // the queue refers to the text, stored once
 	}
+	if err := tx.Enqueue(out); err != nil {
+		return err
+	}
+	r.Sent = append(r.Sent, out)
 	return nil
 }
 
