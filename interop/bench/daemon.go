@@ -28,6 +28,7 @@ const (
 
 // daemon is one `casemail run` process with a config and store of its own.
 type daemon struct {
+	bin     string // the binary, when not the benchmark's
 	dir     string
 	cfg     string
 	admin   string
@@ -132,7 +133,11 @@ func (b *bench) start(d *daemon) error {
 		return err
 	}
 	defer f.Close()
-	cmd := exec.Command(b.bin, "run", "-config", d.cfg)
+	bin := b.bin
+	if d.bin != "" {
+		bin = d.bin
+	}
+	cmd := exec.Command(bin, "run", "-config", d.cfg)
 	cmd.Dir = d.dir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), "BENCH_IMAP_PASSWORD="+b.env.Password)

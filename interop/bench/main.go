@@ -61,6 +61,8 @@ type bench struct {
 	daemonEnv  string
 	keep       bool
 	seed       uint64
+	abBin      string
+	rounds     int
 
 	repo, tmp, bin string
 	env            srvEnv
@@ -93,6 +95,8 @@ func main() {
 	flag.StringVar(&b.daemonEnv, "daemon-env", "", "extra environment of the casemail daemon only, NAME=value pairs separated by spaces (e.g. \"GOMEMLIMIT=40MiB GOGC=50\")")
 	flag.BoolVar(&b.keep, "keep", false, "keep the temporary directory (logs, stores, server data)")
 	flag.Uint64Var(&b.seed, "seed", 1, "random seed of the generated mails")
+	flag.StringVar(&b.abBin, "ab", "", "instead of the benchmark, compare intake alone with this other casemail binary: -rounds interleaved runs of each")
+	flag.IntVar(&b.rounds, "rounds", 8, "rounds of an -ab comparison")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./interop/bench [flags]\n\ncasemail's benchmark against a private Dovecot and mailpit (run as root).\n\n")
 		flag.PrintDefaults()
@@ -205,6 +209,9 @@ func (b *bench) run() error {
 	defer b.cpu.close()
 	b.machineInfo()
 
+	if b.abBin != "" {
+		return b.intakeAB()
+	}
 	if err := b.phases(); err != nil {
 		return err
 	}
