@@ -209,6 +209,11 @@ func TestHeaderText(t *testing.T) {
 		{"bidi\u202eexe.txt", "bidiexe.txt"},
 		{"bad \xff utf8", "bad \uFFFD utf8"},
 		{"Réponse à «ça»", "Réponse à «ça»"},
+		{"a  b", "a b"},
+		{" a", "a"},
+		{"a ", "a"},
+		{"a\tb", "a b"},
+		{"[CASE-1000] Re: disk ~full!", "[CASE-1000] Re: disk ~full!"},
 	} {
 		if got := reply.HeaderText(tc.in); got != tc.want {
 			t.Errorf("HeaderText(%q) = %q, want %q", tc.in, got, tc.want)

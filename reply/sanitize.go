@@ -21,6 +21,29 @@ const (
 // trimmed. The result never contains CR or LF, so it cannot start a new
 // header line.
 func HeaderText(s string) string {
+	if headerClean(s) {
+		return s // most subjects and names: nothing to change
+	}
+	return headerText(s)
+}
+
+// headerClean reports whether HeaderText would leave s as it is: printable
+// ASCII, single spaces between words and none at the ends.
+func headerClean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return false
+			}
+		case c < 0x21 || c > 0x7e:
+			return false
+		}
+	}
+	return true
+}
+
+func headerText(s string) string {
 	if s == "" {
 		return ""
 	}

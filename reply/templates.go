@@ -355,6 +355,9 @@ var (
 // bareSubject removes case tags and leading reply or forward prefixes, so a
 // subject casemail writes does not pile up "Re: [CASE-1] Re: …".
 func bareSubject(s string) string {
+	if !strings.ContainsAny(s, "[:：") {
+		return HeaderText(s) // neither a tag nor a prefix: no regexp to run
+	}
 	s = HeaderText(tagRE.ReplaceAllString(s, " "))
 	for {
 		t := prefixRE.ReplaceAllString(s, "")
