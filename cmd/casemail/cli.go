@@ -195,7 +195,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := NewDaemon(cfg, newLogger(cfg, stderr), Overrides{})
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	d, err := NewDaemon(cfg, newLogger(cfg, lw), Overrides{})
 	if err != nil {
 		return err
 	}
