@@ -288,7 +288,22 @@ func lookup(m map[string]string, k string) string {
 	return k
 }
 
-var targetRE = regexp.MustCompile(`^\s*(\d+)\s*(bh|bd|h)\s*$`)
+// splitTarget splits a response target as configured ("4bh", " 2 bd ")
+// into its number and unit (bh, bd or h).
+func splitTarget(t string) (num, unit string, ok bool) {
+	const space = " \t\n\f\r"
+	s := strings.Trim(t, space)
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	num, unit = s[:i], strings.TrimLeft(s[i:], space)
+	switch unit {
+	case "bh", "bd", "h":
+		return num, unit, num != ""
+	}
+	return "", "", false
+}
 
 // funcs are the functions templates may call, in the words of lang.
 //
@@ -315,16 +330,21 @@ func funcs(lang string) template.FuncMap {
 		"stateName":    func(s intake.State) string { return lookup(w.state, string(s)) },
 		"trim":         func(s string) string { return strings.TrimRight(strings.TrimLeft(s, "\r\n"), " \t\r\n") },
 		"target": func(t string) string {
-			m := targetRE.FindStringSubmatch(t)
-			if m == nil {
+			num, u, ok := splitTarget(t)
+			if !ok {
 				return t
 			}
-			n, _ := strconv.Atoi(m[1])
-			unit := map[string][2]string{"bh": w.bh, "bd": w.bd, "h": w.h}[m[2]]
-			if n == 1 {
-				return m[1] + " " + unit[0]
+			unit := w.h
+			switch u {
+			case "bh":
+				unit = w.bh
+			case "bd":
+				unit = w.bd
 			}
-			return m[1] + " " + unit[1]
+			if n, _ := strconv.Atoi(num); n == 1 {
+				return num + " " + unit[0]
+			}
+			return num + " " + unit[1]
 		},
 		"bare": func(s string) string {
 			s = bareSubject(s)
