@@ -56,6 +56,9 @@ type Templates struct {
 	sets map[string]map[string]*template.Template // lang → name → template
 	// from names where each template came from, for error messages.
 	from map[string]map[string]string
+	// ack holds, for each language whose acknowledgement is the embedded
+	// one, its wording written out in Go (see ack.go).
+	ack map[string]*ackText
 }
 
 var _ intake.Renderer = (*Templates)(nil)
@@ -93,6 +96,12 @@ func LoadTemplates(dir string) (*Templates, error) {
 	if dir != "" {
 		if err := t.loadOverrides(dir); err != nil {
 			return nil, err
+		}
+	}
+	t.ack = make(map[string]*ackText)
+	for _, lang := range Languages {
+		if strings.HasPrefix(t.from[lang][intake.TmplAck], "embedded ") {
+			t.ack[lang] = ackTexts[lang]
 		}
 	}
 	// Try every template on sample data, so a misspelt field or a wrong
@@ -178,13 +187,18 @@ func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, b
 	if err != nil {
 		return "", "", err
 	}
-	if subject, err = renderSubject(tmpl, name, data); err != nil {
-		return "", "", err
-	}
 	var b strings.Builder
 	b.Grow(len(data.Text) + 2<<10) // most bodies in one allocation
-	if err := tmpl.ExecuteTemplate(&b, "body", data); err != nil {
-		return "", "", fmt.Errorf("reply: rendering %s body: %w", name, err)
+	if a := t.ack[normLang(lang)]; name == intake.TmplAck && a != nil && data.Case != nil {
+		subject = subjectText(a.subject(data))
+		a.writeBody(&b, data)
+	} else {
+		if subject, err = renderSubject(tmpl, name, data); err != nil {
+			return "", "", err
+		}
+		if err := tmpl.ExecuteTemplate(&b, "body", data); err != nil {
+			return "", "", fmt.Errorf("reply: rendering %s body: %w", name, err)
+		}
 	}
 	body = strings.TrimLeft(b.String(), "\r\n")
 	trimmed := strings.TrimRight(body, " \t\r\n")
@@ -319,52 +333,67 @@ func splitTarget(t string) (num, unit string, ok bool) {
 //	indent N S       S with every line after the first indented by N spaces
 //	date T           a time as "Mon 2 Jan 2006 15:04 MST"
 func funcs(lang string) template.FuncMap {
-	w := vocab[lang]
-	if w == nil {
-		w = vocab[DefaultLanguage]
-	}
+	w := wordsOf(lang)
 	return template.FuncMap{
-		"severityName": func(n int) string { return w.severity[n] },
-		"fieldName":    func(f string) string { return lookup(w.field, f) },
+		"severityName": w.severityName,
+		"fieldName":    w.fieldName,
 		"reasonName":   func(r string) string { return lookup(w.reason, r) },
 		"stateName":    func(s intake.State) string { return lookup(w.state, string(s)) },
 		"trim":         func(s string) string { return strings.TrimRight(strings.TrimLeft(s, "\r\n"), " \t\r\n") },
-		"target": func(t string) string {
-			num, u, ok := splitTarget(t)
-			if !ok {
-				return t
-			}
-			unit := w.h
-			switch u {
-			case "bh":
-				unit = w.bh
-			case "bd":
-				unit = w.bd
-			}
-			if n, _ := strconv.Atoi(num); n == 1 {
-				return num + " " + unit[0]
-			}
-			return num + " " + unit[1]
-		},
-		"bare": func(s string) string {
-			s = bareSubject(s)
-			if s == "" {
-				return w.noSubject
-			}
-			return s
-		},
-		"orNotSet": func(s string) string {
-			if strings.TrimSpace(s) == "" {
-				return w.notSet
-			}
-			return s
-		},
-		"join": func(list []string, sep string) string { return strings.Join(list, sep) },
-		"indent": func(n int, s string) string {
-			return strings.ReplaceAll(strings.TrimRight(s, "\r\n"), "\n", "\n"+strings.Repeat(" ", n))
-		},
-		"date": func(t time.Time) string { return t.Format("Mon 2 Jan 2006 15:04 MST") },
+		"target":       w.target,
+		"bare":         w.bare,
+		"orNotSet":     w.orNotSet,
+		"join":         func(list []string, sep string) string { return strings.Join(list, sep) },
+		"indent":       indent,
+		"date":         func(t time.Time) string { return t.Format("Mon 2 Jan 2006 15:04 MST") },
 	}
+}
+
+// wordsOf is the vocabulary of lang, or of the default language.
+func wordsOf(lang string) *words {
+	if w := vocab[lang]; w != nil {
+		return w
+	}
+	return vocab[DefaultLanguage]
+}
+
+func (w *words) severityName(n int) string { return w.severity[n] }
+func (w *words) fieldName(f string) string { return lookup(w.field, f) }
+
+func (w *words) target(t string) string {
+	num, u, ok := splitTarget(t)
+	if !ok {
+		return t
+	}
+	unit := w.h
+	switch u {
+	case "bh":
+		unit = w.bh
+	case "bd":
+		unit = w.bd
+	}
+	if n, _ := strconv.Atoi(num); n == 1 {
+		return num + " " + unit[0]
+	}
+	return num + " " + unit[1]
+}
+
+func (w *words) bare(s string) string {
+	if s = bareSubject(s); s == "" {
+		return w.noSubject
+	}
+	return s
+}
+
+func (w *words) orNotSet(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return w.notSet
+	}
+	return s
+}
+
+func indent(n int, s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\r\n"), "\n", "\n"+strings.Repeat(" ", n))
 }
 
 var (
