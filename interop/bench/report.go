@@ -35,6 +35,7 @@ type results struct {
 	BoltRecs      int
 	RawSMTPSmall  time.Duration
 	RawSMTPSame   time.Duration
+	RawSMTPReplay time.Duration // casemail's own mails, byte for byte
 	OutSizes      []int
 
 	Intake, FirstCase, Delivery time.Duration
@@ -96,6 +97,7 @@ func (b *bench) report() string {
 	delivery := rate(nOut, r.Delivery)
 	smtpSmall := rate(r.N, r.RawSMTPSmall)
 	smtpSame := rate(len(r.OutSizes), r.RawSMTPSame)
+	smtpReplay := rate(len(r.OutSizes), r.RawSMTPReplay)
 	p50, p99 := percentile(r.Latencies, 50), percentile(r.Latencies, 99)
 	var lmax time.Duration
 	for _, l := range r.Latencies {
@@ -132,6 +134,8 @@ func (b *bench) report() string {
 	if len(r.OutSizes) > 0 {
 		p("| mailpit: same, the %d mails casemail sent (their sizes: acks %.1f KiB, notifications %.1f KiB mean) | **%.0f mails/s** (%s) |",
 			len(r.OutSizes), r.AckMean/1024, r.NotifyMean/1024, smtpSame, secs(r.RawSMTPSame))
+		p("| mailpit: Go's net/smtp, one connection, the %d mails casemail sent replayed byte for byte | **%.0f mails/s** (%s) |",
+			len(r.OutSizes), smtpReplay, secs(r.RawSMTPReplay))
 	}
 	p("")
 
@@ -142,9 +146,10 @@ func (b *bench) report() string {
 	p("| intake: N / (daemon start → N-th case committed) | **%.0f mails/s** (%s; first case after %s, %.0f mails/s from then) | ≥ 5,000 mails/s | %s |",
 		intake, secs(r.Intake), ms(r.FirstCase), steady, passMiss(intake >= 5000))
 	p("| intake / raw IMAP fetch | %.0f %% | | |", 100*intake/rawFetch)
-	p("| delivery: %d mails (acks + notifications) / (daemon start → all in mailpit) | **%.0f mails/s** (%s) | ≥ 90 %% of mailpit's plain rate | %s |",
-		nOut, delivery, secs(r.Delivery), passMiss(delivery >= 0.9*smtpSame))
-	p("| delivery / mailpit plain rate, casemail's sizes | %.0f %% | ≥ 90 %% | |", 100*delivery/smtpSame)
+	p("| delivery: %d mails (acks + notifications) / (daemon start → all in mailpit) | **%.0f mails/s** (%s) | ≥ 90 %% of mailpit's plain rate for the same mails | %s |",
+		nOut, delivery, secs(r.Delivery), passMiss(delivery >= 0.9*smtpReplay))
+	p("| delivery / mailpit plain rate, the same mails replayed | %.0f %% | ≥ 90 %% | |", 100*delivery/smtpReplay)
+	p("| delivery / mailpit plain rate, filler of casemail's sizes | %.0f %% | | |", 100*delivery/smtpSame)
 	p("| delivery / mailpit plain rate, 1 KiB mails | %.0f %% | | |", 100*delivery/smtpSmall)
 	if len(r.Latencies) > 0 {
 		p("| latency: APPEND done → ack in mailpit, %d single mails (IDLE) | p50 **%s**, p99 **%s**, max %s%s | p50 ≤ 600 ms, p99 ≤ 1 s | %s |",

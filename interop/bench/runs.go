@@ -107,6 +107,9 @@ func (b *bench) bulk(user string, contacts []benchmail.Contact) error {
 			acks = append(acks, m.Size)
 		}
 	}
+	if b.sent, err = b.mailpitRaw(msgs); err != nil {
+		return err
+	}
 	r.AckMean, _, _, _, _ = sizeStats(acks)
 	r.NotifyMean, _, _, _, _ = sizeStats(notes)
 	r.Acks, r.Notifications = len(acks), len(notes)
