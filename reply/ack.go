@@ -14,8 +14,9 @@ import (
 // 10 µs a case, the largest single step left in taking in a backlog. It is
 // used only while the embedded template is in force for the language; an
 // admin's override goes through text/template. TestAckMatchesTemplate
-// checks it byte for byte against the template over every combination of
-// its inputs: a change to ack.tmpl must be made here too.
+// checks it byte for byte against the template over thousands of random
+// combinations of everything the template reads: a change to ack.tmpl must
+// be made here too.
 
 // ackText is the wording of the default acknowledgement in one language.
 type ackText struct {
@@ -40,7 +41,7 @@ type ackText struct {
 	missing, missingEnd  string // `missing; please add a line "`, `: ..."`
 	missingAccount       string
 	quoteOpen, quoteEnd  string // `"`, `"` around a value
-	notAllowed           string // `" is not available on your plan` (after quoteEnd's opening)
+	notAllowed           string // " is not available on your plan", after the quoted value
 	notRecognised        string
 	badSeverity          string
 	badEngine            string
