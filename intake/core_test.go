@@ -699,7 +699,8 @@ func TestOutboxHold(t *testing.T) {
 
 // TestBacklogHoldsDelivery: mail waiting in the folder when the source
 // starts, more than one batch of it, is taken in with delivery held; the
-// answers go out when the backlog is through.
+// answers go out once the backlog is committed, without waiting for the
+// server to move the last of it.
 func TestBacklogHoldsDelivery(t *testing.T) {
 	e := newEnv(t, envOptions{DeferStart: true, BatchSize: 10})
 	const n = 35
@@ -715,5 +716,11 @@ func TestBacklogHoldsDelivery(t *testing.T) {
 	e.mu.Unlock()
 	if !slices.Equal(calls, []bool{true, false}) {
 		t.Errorf("Backlog calls %v, want [true false]", calls)
+	}
+	e.mu.Lock()
+	inbox := slices.Clone(e.inboxAtBacklog)
+	e.mu.Unlock()
+	if len(inbox) != 2 || inbox[0] != n || inbox[1] == 0 {
+		t.Errorf("mails in INBOX when delivery was held and released: %v; want %d, then some still there (not yet moved)", inbox, n)
 	}
 }

@@ -138,9 +138,11 @@ type env struct {
 
 	mu      sync.Mutex
 	results []intake.Result
-	backlog []bool          // the source's Backlog calls
-	timers  []intake.Result // what the case timers did
-	changed chan struct{}
+	backlog []bool // the source's Backlog calls
+	// inboxAtBacklog: the mails in INBOX at each Backlog call
+	inboxAtBacklog []int
+	timers         []intake.Result // what the case timers did
+	changed        chan struct{}
 }
 
 // clock is the injected Now of the desk and the outbox: real time plus an
@@ -250,8 +252,10 @@ func (e *env) start() {
 		LookupTXT:        e.opts.Sec.LookupTXT,
 		BatchSize:        e.opts.BatchSize,
 		Hooks: imapsrc.Hooks{Backlog: func(busy bool) {
+			inbox, _ := e.imap.Messages("INBOX")
 			e.mu.Lock()
 			e.backlog = append(e.backlog, busy)
+			e.inboxAtBacklog = append(e.inboxAtBacklog, len(inbox))
 			e.mu.Unlock()
 			e.outbox.Hold(busy) // as the daemon does
 		}},

@@ -71,7 +71,8 @@ type Hooks struct {
 	Polled  func(d time.Duration, err error) // after every poll
 	Fetched func(n int)                      // mails fetched
 	// Backlog is told when a poll finds more than one batch of mail
-	// (true) and when it is through with it (false).
+	// (true) and when every mail of it is committed, before the last of
+	// them are moved (false).
 	Backlog   func(busy bool)
 	Reconnect func(err error) // a session ended with err
 }
@@ -460,9 +461,17 @@ func (s *Source) poll(ctx context.Context, c *conn) error {
 		committed []intake.PendingMove // not yet moved
 		moved     []uint32             // moved, not yet recorded
 	)
+	held := false
+	release := func() {
+		if held {
+			s.opts.Hooks.Backlog(false)
+			held = false
+		}
+	}
 	if len(todo) > s.opts.BatchSize && s.opts.Hooks.Backlog != nil {
 		s.opts.Hooks.Backlog(true)
-		defer s.opts.Hooks.Backlog(false)
+		held = true
+		defer release()
 	}
 	defer func() {
 		if inFlight != nil {
@@ -503,6 +512,9 @@ func (s *Source) poll(ctx context.Context, c *conn) error {
 	if err != nil {
 		return err
 	}
+	// Every mail of the backlog is committed: its answers may go while the
+	// server moves the mails (a few hundred ms for thousands).
+	release()
 	done, err := s.move(c, append(committed, moves...))
 	moved = append(moved, done...)
 	if serr := s.desk.Settled(s.opts.Folder, moved); err == nil {
