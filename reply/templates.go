@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,15 +94,10 @@ func LoadTemplates(dir string) (*Templates, error) {
 			t.from[lang][name] = "embedded " + file
 		}
 	}
+	t.ack = maps.Clone(ackTexts) // until an override replaces the embedded ack
 	if dir != "" {
 		if err := t.loadOverrides(dir); err != nil {
 			return nil, err
-		}
-	}
-	t.ack = make(map[string]*ackText)
-	for _, lang := range Languages {
-		if strings.HasPrefix(t.from[lang][intake.TmplAck], "embedded ") {
-			t.ack[lang] = ackTexts[lang]
 		}
 	}
 	// Try every template on sample data, so a misspelt field or a wrong
@@ -156,6 +152,9 @@ func (t *Templates) loadOverrides(dir string) error {
 			}
 			t.sets[lang][name] = tmpl
 			t.from[lang][name] = file
+			if name == intake.TmplAck {
+				delete(t.ack, lang)
+			}
 		}
 	}
 	return nil
@@ -189,7 +188,7 @@ func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, b
 	}
 	var b strings.Builder
 	b.Grow(len(data.Text) + 2<<10) // most bodies in one allocation
-	if a := t.ack[normLang(lang)]; name == intake.TmplAck && a != nil && data.Case != nil {
+	if a := t.goAck(name, lang, data); a != nil {
 		subject = subjectText(a.subject(data))
 		a.writeBody(&b, data)
 	} else {
@@ -208,6 +207,15 @@ func (t *Templates) Render(name, lang string, data *intake.MailData) (subject, b
 		return subject, body[:end], nil
 	}
 	return subject, trimmed + "\n", nil
+}
+
+// goAck is the acknowledgement written out in Go, when name is the
+// acknowledgement and lang's is the embedded one (see ack.go).
+func (t *Templates) goAck(name, lang string, data *intake.MailData) *ackText {
+	if name != intake.TmplAck || data.Case == nil {
+		return nil
+	}
+	return t.ack[normLang(lang)]
 }
 
 // RenderSubject renders only the subject of what Render renders.
