@@ -17,11 +17,10 @@ import (
 // lost in the ±5–10 % between single full runs on a shared VM; paired,
 // interleaved rounds show it.
 func (b *bench) intakeAB() error {
-	need := max(1000, (b.n+2)/3+1)
-	if b.nContacts > 0 {
-		need = b.nContacts
+	if b.rounds > maxRounds {
+		return fmt.Errorf("at most %d rounds (a mailbox each)", maxRounds)
 	}
-	contacts := benchmail.Contacts((need + benchmail.PerAccount - 1) / benchmail.PerAccount)
+	contacts := b.contacts(b.n)
 	rng := rand.New(rand.NewPCG(b.seed, 0x5eed))
 	nonce := strconv.FormatInt(time.Now().Unix()%1e6, 36)
 	date := time.Now().Add(-time.Hour)
@@ -35,9 +34,6 @@ func (b *bench) intakeAB() error {
 		return err
 	}
 	bins := [2]string{b.bin, other}
-	if b.rounds > maxRounds {
-		return fmt.Errorf("at most %d rounds (a mailbox each)", maxRounds)
-	}
 	var rates [2][]float64
 	for round := range b.rounds {
 		order := []int{0, 1}

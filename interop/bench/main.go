@@ -439,15 +439,8 @@ func (b *bench) phases() error {
 	nonce := strconv.FormatInt(time.Now().Unix()%1e6, 36)
 	rng := rand.New(rand.NewPCG(b.seed, 0x5eed))
 
-	// The contacts: ten per account, enough that no sender gets more than
-	// three automatic answers an hour (the default limit).
-	need := max(1000, (b.n+b.latencyN+2)/3+1)
-	if b.nContacts > 0 {
-		need = b.nContacts
-	}
-	accounts := (need + benchmail.PerAccount - 1) / benchmail.PerAccount
-	contacts := benchmail.Contacts(accounts)
-	r.N, r.Accounts, r.Contacts = b.n, accounts, len(contacts)
+	contacts := b.contacts(b.n + b.latencyN)
+	r.N, r.Accounts, r.Contacts = b.n, len(contacts)/benchmail.PerAccount, len(contacts)
 
 	// 1. Seed: N new-case mails, in MULTIAPPEND commands of 200.
 	const user = "user1"
@@ -568,6 +561,17 @@ func (b *bench) phases() error {
 		}
 	}
 	return nil
+}
+
+// contacts are the registered contacts for that many new-case mails: ten per
+// account, enough that no sender gets more than three automatic answers
+// an hour (the default limit), or -contacts.
+func (b *bench) contacts(mails int) []benchmail.Contact {
+	need := max(1000, (mails+2)/3+1)
+	if b.nContacts > 0 {
+		need = b.nContacts
+	}
+	return benchmail.Contacts((need + benchmail.PerAccount - 1) / benchmail.PerAccount)
 }
 
 func kindIndex(k string) int {

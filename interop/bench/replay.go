@@ -29,16 +29,16 @@ func (b *bench) mailpitRaw(msgs []mpMessage) ([]sentMail, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if len(msgs[i].To) == 0 {
+					errs <- fmt.Errorf("mailpit message %s has no recipient", msgs[i].ID)
+					continue
+				}
 				raw, err := getRaw(b.mailpitURL("/api/v1/message/" + msgs[i].ID + "/raw"))
 				if err != nil {
 					errs <- err
 					continue
 				}
-				to := notifyAddr
-				if len(msgs[i].To) > 0 {
-					to = msgs[i].To[0].Address
-				}
-				out[i] = sentMail{to: to, raw: raw}
+				out[i] = sentMail{to: msgs[i].To[0].Address, raw: raw}
 			}
 		}()
 	}
