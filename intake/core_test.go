@@ -724,3 +724,63 @@ func TestBacklogHoldsDelivery(t *testing.T) {
 		t.Errorf("mails in INBOX when delivery was held and released: %v; want %d, then some still there (not yet moved)", inbox, n)
 	}
 }
+
+// TestOutboxPagesKeepCaseOrder: a queue longer than the pages the outbox
+// reads it in goes out in one round, every mail once, each case's in the
+// order queued; a mail not yet due holds back its case's later mails on
+// every later page, and the round says when it is due.
+func TestOutboxPagesKeepCaseOrder(t *testing.T) {
+	e := newEnv(t, envOptions{NoOutboxLoop: true})
+	const n, cases = 450, 30 // over two pages of 200
+	retryAt := e.clock.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	held := intake.CaseID("CASE-1003")
+	var want, waiting []string // subjects: sent in order; left queued
+	must(t, e.db.Update(func(tx intake.Tx) error {
+		for i := range n {
+			id := intake.CaseID(fmt.Sprintf("CASE-%d", 1000+i%cases))
+			m := &intake.Outgoing{Case: id, Purpose: "ack", To: []string{"alice@acme.example"},
+				Subject: fmt.Sprintf("[%s] mail %d", id, i), Text: "Hello.", MessageID: newMsgID(), Date: e.clock.Now()}
+			switch {
+			case id == held && i == 3+cases: // the case's second mail, on the first page
+				m.NextTry, m.Attempts = retryAt, 1
+				waiting = append(waiting, m.Subject)
+			case id == held && i > 3+cases:
+				waiting = append(waiting, m.Subject)
+			default:
+				want = append(want, m.Subject)
+			}
+			if err := tx.Enqueue(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	if next := e.flush(); !next.Equal(retryAt) {
+		t.Errorf("round says the next try is due at %v, want %v", next, retryAt)
+	}
+	var got []string
+	for _, s := range e.parseAll(e.smtp.Received()) {
+		got = append(got, s.Subject)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sent %d mails, want %d in queue order; first difference at %d", len(got), len(want),
+			firstDiff(got, want))
+	}
+	var left []string
+	for _, m := range e.queue() {
+		left = append(left, m.Subject)
+	}
+	if !slices.Equal(left, waiting) {
+		t.Errorf("left queued %v, want %v", left, waiting)
+	}
+}
+
+// firstDiff is the first index where a and b differ.
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

@@ -453,7 +453,7 @@ func (e *env) queue() []*intake.Outgoing {
 	e.t.Helper()
 	var q []*intake.Outgoing
 	must(e.t, e.db.View(func(tx intake.Tx) (err error) {
-		q, err = tx.Outbox(0)
+		q, err = tx.Outbox(0, 0)
 		return err
 	}))
 	return q

@@ -134,7 +134,7 @@ func (o *Outbox) Queue(ms []*Outgoing) {
 			o.gen++
 			break
 		}
-		i, found := slices.BinarySearchFunc(o.mem, m.ID, func(x *Outgoing, id uint64) int { return cmp.Compare(x.ID, id) })
+		i, found := slices.BinarySearchFunc(o.mem, m.ID, byID)
 		if !found {
 			c := *m // the caller keeps its own; delivery bookkeeping changes ours
 			o.mem = slices.Insert(o.mem, i, &c)
@@ -145,12 +145,14 @@ func (o *Outbox) Queue(ms []*Outgoing) {
 	o.Wake()
 }
 
-// pending returns the queued mail to try, oldest first: the memory copy
-// when it holds all of it, else a page read from the store.
-func (o *Outbox) pending() ([]*Outgoing, error) {
+// pending returns the queued mail to try after the one whose ID is after
+// (0: from the start), oldest first: from the memory copy when it holds
+// all of it, else a page read from the store.
+func (o *Outbox) pending(after uint64) ([]*Outgoing, error) {
 	o.mu.Lock()
 	if o.complete {
-		page := slices.Clone(o.mem)
+		i, _ := slices.BinarySearchFunc(o.mem, after+1, byID)
+		page := slices.Clone(o.mem[i:])
 		o.mu.Unlock()
 		return page, nil
 	}
@@ -158,7 +160,7 @@ func (o *Outbox) pending() ([]*Outgoing, error) {
 	o.mu.Unlock()
 	var page []*Outgoing
 	if err := o.opts.Store.View(func(tx Tx) (err error) {
-		page, err = tx.Outbox(outboxPage + 1)
+		page, err = tx.Outbox(after, outboxPage+1)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("reading outbox: %w", err)
@@ -169,7 +171,7 @@ func (o *Outbox) pending() ([]*Outgoing, error) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(page) <= outboxPage && size <= memLimit && gen == o.gen {
+	if after == 0 && len(page) <= outboxPage && size <= memLimit && gen == o.gen {
 		// Nothing was queued while the store was read: this is all.
 		o.mem, o.memBytes, o.complete = page, size, true
 		return slices.Clone(page), nil
@@ -180,6 +182,8 @@ func (o *Outbox) pending() ([]*Outgoing, error) {
 	return page, nil
 }
 
+func byID(m *Outgoing, id uint64) int { return cmp.Compare(m.ID, id) }
+
 // memSize is what the memory copy counts for m: its text, and a rough
 // size of the rest (addresses, references, the data of a mail rendered at
 // delivery).
@@ -189,7 +193,7 @@ func memSize(m *Outgoing) int { return len(m.Text) + 1<<10 }
 func (o *Outbox) forget(id uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	i, found := slices.BinarySearchFunc(o.mem, id, func(x *Outgoing, id uint64) int { return cmp.Compare(x.ID, id) })
+	i, found := slices.BinarySearchFunc(o.mem, id, byID)
 	if found {
 		o.memBytes -= memSize(o.mem[i])
 		o.mem = slices.Delete(o.mem, i, i+1)
@@ -230,11 +234,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 // (zero when the queue is empty).
 func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
 	for ctx.Err() == nil {
-		page, err := o.pending()
-		if err != nil || len(page) == 0 {
-			return time.Time{}, err
-		}
-		sent, next, err := o.round(ctx, page)
+		sent, next, err := o.round(ctx)
 		if err != nil {
 			o.distrust()
 			return next, err
@@ -246,14 +246,14 @@ func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
 	return time.Time{}, nil
 }
 
-// round sends the due mails of one page; it returns how many were sent and
-// the earliest retry time of those that were not.
+// round goes once through the queue, sending the due mails; it returns how
+// many were sent and the earliest retry time of those that were not.
 //
 // Delivered mail is removed from the queue by a group commit running
 // beside the sends: each transaction takes the mails delivered within
 // recordWindow. A crash can thus re-send only the mails of one window, and
 // delivery never waits for the disk.
-func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, error) {
+func (o *Outbox) round(ctx context.Context) (int, time.Time, error) {
 	var (
 		next     time.Time
 		sent     int
@@ -265,10 +265,15 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 		}
 	}
 	rec := o.startRecorder()
-	ready, stop := o.composeAhead(page)
+	ready, stop := o.composeAhead()
 	defer stop()
+	var readErr error
 	for c := range ready {
 		m := c.m
+		if c.readErr != nil {
+			readErr = c.readErr
+			break
+		}
 		if ctx.Err() != nil || !serverUp || rec.failed() {
 			break
 		}
@@ -317,7 +322,7 @@ func (o *Outbox) round(ctx context.Context, page []*Outgoing) (int, time.Time, e
 				"attempt", m.Attempts, "next_try", m.NextTry.Format(time.RFC3339), "err", err)
 		}
 	}
-	return sent, next, rec.close()
+	return sent, next, errors.Join(readErr, rec.close())
 }
 
 // composed is a queued mail and its wire form.
@@ -329,39 +334,65 @@ type composed struct {
 	blocked bool
 	data    []byte
 	err     error
+	// readErr: reading the queue failed; the round ends (m is nil).
+	readErr error
 }
 
-// composeAhead composes the page's due mails on a goroutine of its own, a
-// few ahead of the sends, so that the SMTP conversation never waits for the
-// CPU; a mail waiting behind one of its case that is not due is marked
-// blocked, not composed. The channel gives every mail of the page in order; stop ends it
-// early.
-func (o *Outbox) composeAhead(page []*Outgoing) (<-chan composed, func()) {
+// composeAhead reads the queue page by page and composes its due mails on
+// a goroutine of its own, a few ahead of the sends, so that the SMTP
+// conversation never waits for the CPU or the store; a mail waiting behind
+// one of its case that is not due is marked blocked, not composed. The
+// channel gives every queued mail in order, up to the end of the queue or,
+// when a mail that was not due has come due meanwhile, the end of a page
+// (the next round tries it). stop ends it early.
+func (o *Outbox) composeAhead() (<-chan composed, func()) {
 	const ahead = 4
 	ready := make(chan composed, ahead)
 	quit := make(chan struct{})
 	done := make(chan struct{})
+	give := func(c composed) bool {
+		select {
+		case ready <- c:
+			return true
+		case <-quit:
+			return false
+		}
+	}
 	go func() {
 		defer close(done)
 		defer close(ready)
 		waiting := make(map[CaseID]bool) // cases with a mail not due
-		for _, m := range page {
-			c := composed{m: m, due: !m.NextTry.After(o.opts.Now())}
-			switch {
-			case m.Case != "" && waiting[m.Case]:
-				c.blocked = true
-			case !c.due:
-				waiting[m.Case] = m.Case != ""
-			default:
-				var full *Outgoing
-				if full, c.err = o.expand(m); c.err == nil {
-					c.data, c.err = o.opts.Sender.Compose(full)
-				}
-			}
-			select {
-			case ready <- c:
-			case <-quit:
+		var after uint64                 // the last mail given
+		var retry time.Time              // the earliest try of a mail not due
+		for retry.IsZero() || o.opts.Now().Before(retry) {
+			page, err := o.pending(after)
+			if err != nil {
+				give(composed{readErr: err})
 				return
+			}
+			if len(page) == 0 {
+				return
+			}
+			for _, m := range page {
+				after = m.ID
+				c := composed{m: m, due: !m.NextTry.After(o.opts.Now())}
+				switch {
+				case m.Case != "" && waiting[m.Case]:
+					c.blocked = true
+				case !c.due:
+					waiting[m.Case] = m.Case != ""
+					if retry.IsZero() || m.NextTry.Before(retry) {
+						retry = m.NextTry
+					}
+				default:
+					var full *Outgoing
+					if full, c.err = o.expand(m); c.err == nil {
+						c.data, c.err = o.opts.Sender.Compose(full)
+					}
+				}
+				if !give(c) {
+					return
+				}
 			}
 		}
 	}()

@@ -45,8 +45,9 @@ type Tx interface {
 
 	// Enqueue queues an outgoing mail, setting its ID.
 	Enqueue(m *Outgoing) error
-	// Outbox lists queued mail in queue order, at most limit (0: all).
-	Outbox(limit int) ([]*Outgoing, error)
+	// Outbox lists queued mail in queue order from the first whose ID is
+	// above after, at most limit (0: all).
+	Outbox(after uint64, limit int) ([]*Outgoing, error)
 	UpdateOutgoing(m *Outgoing) error
 	DeleteOutgoing(id uint64) error
 	// OutboxStats counts the queued mail and returns the oldest, cheaply.

@@ -114,7 +114,7 @@ func TestMigrateSchema1(t *testing.T) {
 		if id, _ := tx.CaseOfMessage("<a@acme.example>"); id != "CASE-1000" {
 			t.Errorf("Message-ID index lost: %q", id)
 		}
-		out, err := tx.Outbox(0)
+		out, err := tx.Outbox(0, 0)
 		if err != nil || len(out) != 1 || out[0].Purpose != "ack" || out[0].Text != "Hello" {
 			t.Errorf("outbox = %+v, %v", out, err)
 		}

@@ -614,14 +614,14 @@ func (t *txn) Enqueue(m *intake.Outgoing) error {
 	return t.UpdateOutgoing(m)
 }
 
-func (t *txn) Outbox(limit int) ([]*intake.Outgoing, error) {
+func (t *txn) Outbox(after uint64, limit int) ([]*intake.Outgoing, error) {
 	b := t.b(bucketOutbox)
 	if b == nil {
 		return nil, nil
 	}
 	var out []*intake.Outgoing
 	c := b.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
 		m := new(intake.Outgoing)
 		if err := decodeOutgoing(v, m); err != nil {
 			return nil, fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)

@@ -328,6 +328,20 @@ func TestSeenBesideMessageIndex(t *testing.T) {
 	})
 }
 
+// outboxSubjects lists the subjects of tx.Outbox(after, limit).
+func outboxSubjects(t *testing.T, db *store.DB, after uint64, limit int) []string {
+	t.Helper()
+	var out []string
+	view(t, db, func(tx intake.Tx) error {
+		list, err := tx.Outbox(after, limit)
+		for _, m := range list {
+			out = append(out, m.Subject)
+		}
+		return err
+	})
+	return out
+}
+
 func TestOutbox(t *testing.T) {
 	db := MustOpen(t)
 	var ids []uint64
@@ -345,27 +359,24 @@ func TestOutbox(t *testing.T) {
 	if !slices.IsSorted(ids) || ids[0] == 0 || len(slices.Compact(slices.Clone(ids))) != 5 {
 		t.Fatalf("Enqueue IDs = %v, want distinct, increasing, non-zero", ids)
 	}
-	subjects := func(limit int) []string {
-		var out []string
-		view(t, db, func(tx intake.Tx) error {
-			list, err := tx.Outbox(limit)
-			for _, m := range list {
-				out = append(out, m.Subject)
-			}
-			return err
-		})
-		return out
-	}
+	subjects := func(limit int) []string { return outboxSubjects(t, db, 0, limit) }
 	if got := subjects(0); !slices.Equal(got, []string{"mail 0", "mail 1", "mail 2", "mail 3", "mail 4"}) {
-		t.Errorf("Outbox(0) = %v", got)
+		t.Errorf("Outbox(0, 0) = %v", got)
 	}
 	if got := subjects(2); !slices.Equal(got, []string{"mail 0", "mail 1"}) {
-		t.Errorf("Outbox(2) = %v", got)
+		t.Errorf("Outbox(0, 2) = %v", got)
+	}
+	// after: the mails queued after one, whether or not it is still queued.
+	if got := outboxSubjects(t, db, ids[1], 2); !slices.Equal(got, []string{"mail 2", "mail 3"}) {
+		t.Errorf("Outbox(%d, 2) = %v", ids[1], got)
+	}
+	if got := outboxSubjects(t, db, ids[4], 0); got != nil {
+		t.Errorf("Outbox(last ID, 0) = %v, want none", got)
 	}
 
 	// UpdateOutgoing keeps the queue position.
 	update(t, db, func(tx intake.Tx) error {
-		list, err := tx.Outbox(1)
+		list, err := tx.Outbox(0, 1)
 		if err != nil {
 			return err
 		}
@@ -374,7 +385,7 @@ func TestOutbox(t *testing.T) {
 		return tx.UpdateOutgoing(list[0])
 	})
 	view(t, db, func(tx intake.Tx) error {
-		list, err := tx.Outbox(0)
+		list, err := tx.Outbox(0, 0)
 		if len(list) != 5 || list[0].Attempts != 2 || list[0].LastError != "421 try later" || list[0].ID != ids[0] {
 			t.Errorf("after UpdateOutgoing head = %+v (of %d), %v", list[0], len(list), err)
 		}
@@ -389,7 +400,10 @@ func TestOutbox(t *testing.T) {
 		return tx.DeleteOutgoing(ids[3])
 	})
 	if got := subjects(0); !slices.Equal(got, []string{"mail 1", "mail 2", "mail 4"}) {
-		t.Errorf("after DeleteOutgoing Outbox(0) = %v", got)
+		t.Errorf("after DeleteOutgoing Outbox(0, 0) = %v", got)
+	}
+	if got := outboxSubjects(t, db, ids[0], 0); !slices.Equal(got, []string{"mail 1", "mail 2", "mail 4"}) {
+		t.Errorf("after DeleteOutgoing Outbox(%d, 0) = %v", ids[0], got)
 	}
 
 	// IDs keep increasing after deletes and a reopen: never reused.
@@ -407,7 +421,7 @@ func TestOutbox(t *testing.T) {
 		return nil
 	})
 	view(t, db, func(tx intake.Tx) error {
-		list, err := tx.Outbox(0)
+		list, err := tx.Outbox(0, 0)
 		if len(list) != 4 || list[3].Subject != "mail 5" {
 			t.Errorf("Outbox after reopen: %d entries, %v", len(list), err)
 		}
@@ -523,7 +537,7 @@ func TestUpdateRollsBack(t *testing.T) {
 	view(t, db, func(tx intake.Tx) error {
 		c, _ := tx.Case("CASE-1000")
 		msgs, _ := tx.Messages("CASE-1000")
-		out, _ := tx.Outbox(0)
+		out, _ := tx.Outbox(0, 0)
 		if c != nil || len(msgs) != 0 || len(out) != 0 {
 			t.Errorf("rolled-back transaction left case %v, %d messages, %d outgoing", c, len(msgs), len(out))
 		}
@@ -691,7 +705,7 @@ func TestBackupAndCheck(t *testing.T) {
 		if err != nil || len(msgs) != 1 || msgs[0].Text != "42" {
 			t.Errorf("backup Messages(CASE-1042) = %v, %v", msgs, err)
 		}
-		out, err := tx.Outbox(0)
+		out, err := tx.Outbox(0, 0)
 		if err != nil || len(out) != 1 {
 			t.Errorf("backup outbox = %v, %v", out, err)
 		}
@@ -761,7 +775,7 @@ func TestOutgoingTextStoredAsIs(t *testing.T) {
 		return nil
 	})
 	view(t, db, func(tx intake.Tx) error {
-		got, err := tx.Outbox(0)
+		got, err := tx.Outbox(0, 0)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("Outbox = %+v, %v; want %+v", got, err, want)
 		}

@@ -290,7 +290,7 @@ func waitDemo(ctx context.Context, done <-chan struct{}, n int, d *Daemon) error
 	}
 	for {
 		var queued []*intake.Outgoing
-		if err := d.db.View(func(tx intake.Tx) (err error) { queued, err = tx.Outbox(1); return err }); err != nil {
+		if err := d.db.View(func(tx intake.Tx) (err error) { queued, err = tx.Outbox(0, 1); return err }); err != nil {
 			return err
 		}
 		if len(queued) == 0 {

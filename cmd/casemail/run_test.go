@@ -369,7 +369,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("store Check after stop: %v", err)
 	}
 	err = db.View(func(tx intake.Tx) error {
-		out, err := tx.Outbox(0)
+		out, err := tx.Outbox(0, 0)
 		if len(out) != 0 {
 			t.Errorf("outbox holds %d mails after a clean stop", len(out))
 		}

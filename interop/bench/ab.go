@@ -11,11 +11,12 @@ import (
 	"casemail/internal/benchmail"
 )
 
-// intakeAB measures the intake phase alone, again and again, alternating
-// two casemail binaries (this run's and -ab), each time on the same mails
-// seeded afresh and with a fresh store. A change worth a few per cent is
-// lost in the ±5–10 % between single full runs on a shared VM; paired,
-// interleaved rounds show it.
+// intakeAB measures the intake phase alone (with -ab-delivery, intake and
+// delivery), again and again, alternating two casemail binaries (this
+// run's and -ab), each time on the same mails seeded afresh and with a
+// fresh store. A change worth a few per cent is lost in the ±5–10 %
+// between single full runs on a shared VM; paired, interleaved rounds show
+// it.
 func (b *bench) intakeAB() error {
 	if b.rounds > maxRounds {
 		return fmt.Errorf("at most %d rounds (a mailbox each)", maxRounds)
@@ -34,7 +35,7 @@ func (b *bench) intakeAB() error {
 		return err
 	}
 	bins := [2]string{b.bin, other}
-	var rates [2][]float64
+	var rates, deliveries [2][]float64
 	for round := range b.rounds {
 		order := []int{0, 1}
 		if round%2 == 1 {
@@ -59,7 +60,16 @@ func (b *bench) intakeAB() error {
 			if err := b.start(d); err != nil {
 				return err
 			}
+			var delivery <-chan delivered
+			if b.abDelivery {
+				delivery = b.watchDelivery(d, 2*b.n)
+			}
 			_, last, _, err := d.waitCases(b.n, 50*time.Millisecond, b.timeout(b.n), true)
+			var dl delivered
+			if err == nil && delivery != nil {
+				dl = <-delivery
+				err = dl.err
+			}
 			if _, serr := d.stop(); err == nil {
 				err = serr
 			}
@@ -68,12 +78,27 @@ func (b *bench) intakeAB() error {
 			}
 			r := rate(b.n, last.Sub(d.started))
 			rates[i] = append(rates[i], r)
-			logf("round %d: %s: %.0f mails/s", round+1, bins[i], r)
+			if delivery != nil {
+				dr := rate(2*b.n, dl.at.Sub(d.started))
+				deliveries[i] = append(deliveries[i], dr)
+				logf("round %d: %s: intake %.0f mails/s, delivery %.0f mails/s", round+1, bins[i], r, dr)
+			} else {
+				logf("round %d: %s: %.0f mails/s", round+1, bins[i], r)
+			}
 		}
 	}
-	fmt.Printf("intake A/B, %d mails, %d rounds (mails/s)\n", b.n, b.rounds)
+	compare(bins, "intake", b.n, rates)
+	if b.abDelivery {
+		compare(bins, "delivery", 2*b.n, deliveries)
+	}
+	return nil
+}
+
+// compare prints the figures of two binaries over paired rounds.
+func compare(bins [2]string, what string, n int, rates [2][]float64) {
+	fmt.Printf("%s A/B, %d mails, %d rounds (mails/s)\n", what, n, len(rates[0]))
 	for i, bin := range bins {
-		fmt.Printf("%s: median %.0f; %v\n", bin, median(rates[i]), rates[i])
+		fmt.Printf("%s: median %.0f; %.0f\n", bin, median(rates[i]), rates[i])
 	}
 	var wins int
 	for k := range rates[0] {
@@ -81,9 +106,8 @@ func (b *bench) intakeAB() error {
 			wins++
 		}
 	}
-	fmt.Printf("%s faster in %d of %d rounds; medians differ by %+.1f %%\n", bins[0], wins, b.rounds,
+	fmt.Printf("%s faster in %d of %d rounds; medians differ by %+.1f %%\n", bins[0], wins, len(rates[0]),
 		100*(median(rates[0])/median(rates[1])-1))
-	return nil
 }
 
 // maxRounds: interop/servers.sh makes 40 mailboxes; the benchmark uses

@@ -63,6 +63,7 @@ type bench struct {
 	seed       uint64
 	abBin      string
 	rounds     int
+	abDelivery bool
 
 	repo, tmp, bin string
 	env            srvEnv
@@ -98,6 +99,7 @@ func main() {
 	flag.Uint64Var(&b.seed, "seed", 1, "random seed of the generated mails")
 	flag.StringVar(&b.abBin, "ab", "", "instead of the benchmark, compare intake alone with this other casemail binary: -rounds interleaved runs of each")
 	flag.IntVar(&b.rounds, "rounds", 8, "rounds of an -ab comparison")
+	flag.BoolVar(&b.abDelivery, "ab-delivery", false, "in an -ab comparison, also wait for and compare delivery (about 25 s more a run)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./interop/bench [flags]\n\ncasemail's benchmark against a private Dovecot and mailpit (run as root).\n\n")
 		flag.PrintDefaults()
