@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,6 +84,9 @@ type Desk struct {
 	domain      string
 	agents      map[string]bool
 	seq         atomic.Uint64 // Message-ID uniqueness within the process
+	// queueMu keeps the hand-over of queued mail (Queued) in the order of
+	// the commits that queued it: see update.
+	queueMu sync.Mutex
 }
 
 // NewDesk checks opts and builds a Desk.

@@ -110,6 +110,9 @@ type envOptions struct {
 	Sec secOptions
 	// BatchSize is the source's batch size (default imapsrc's).
 	BatchSize int
+	// Queued, when set, is handed the queued mail of every commit before
+	// the outbox is.
+	Queued func([]*intake.Outgoing)
 }
 
 // env is one casemail daemon with its servers and store.
@@ -219,9 +222,13 @@ func (e *env) start() {
 	}
 	e.outbox = intake.NewOutbox(intake.OutboxOptions{Store: e.db, Sender: e.sender, Renderer: renderer,
 		Now: e.clock.Now, Logger: e.logger("outbox")})
-	queued := e.outbox.Queue
-	if e.opts.NoOutboxLoop {
-		queued = nil
+	queued := func(ms []*intake.Outgoing) {
+		if e.opts.Queued != nil {
+			e.opts.Queued(ms)
+		}
+		if !e.opts.NoOutboxLoop {
+			e.outbox.Queue(ms)
+		}
 	}
 	e.desk, err = intake.NewDesk(intake.Options{
 		Store: e.db, Renderer: renderer, Directory: func() *intake.Directory { return e.dir },

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -469,4 +471,68 @@ func TestPolicyLifeTranscript(t *testing.T) {
 		}
 	}
 	t.Logf("life of %s:%s", id, b.String())
+}
+
+// TestTimersAndIntakeQueueInOrder: intake and the case timers commit from
+// goroutines of their own. The outbox is handed each commit's mail in the
+// order the store queued it, even while one hand-over is slow, so that it
+// never learns of a case's later mail before an earlier one.
+func TestTimersAndIntakeQueueInOrder(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		ids     []uint64 // as handed over
+		stall   atomic.Bool
+		stalled = make(chan struct{}, 1)
+		gate    = make(chan struct{})
+	)
+	e := newEnv(t, envOptions{NoScheduler: true, Queued: func(ms []*intake.Outgoing) {
+		if stall.CompareAndSwap(true, false) {
+			stalled <- struct{}{}
+			<-gate
+		}
+		mu.Lock()
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		mu.Unlock()
+	}})
+	e.waitReady()
+	polSetClock(e, polMonday(t, 0, 9, 0))
+	a, _ := polOpen(e, "Alice <alice@acme.example>", "Search down", "Engine: acme-search\nSeverity: 1\nSearch is down in production.")
+	polSetClock(e, polMonday(t, 0, 12, 0)) // a's first-response warning is due
+
+	stall.Store(true) // the next hand-over waits at the gate
+	e.deliverAt(mail("Peter <peter@initech.example>", "Indexing down", "Indexing is down."), e.clock.Now())
+	select {
+	case <-stalled: // intake committed Peter's case; its hand-over waits
+	case <-time.After(waitLimit):
+		t.Fatal("intake did not commit the second mail")
+	}
+	type tick struct {
+		rs  []intake.Result
+		err error
+	}
+	ticked := make(chan tick, 1)
+	go func() {
+		rs, err := e.desk.Tick()
+		ticked <- tick{rs, err}
+	}()
+	time.Sleep(200 * time.Millisecond) // time enough for the timers to commit, were they free to
+	close(gate)
+	var tk tick
+	select {
+	case tk = <-ticked:
+	case <-time.After(waitLimit):
+		t.Fatal("the timers did not finish")
+	}
+	must(t, tk.err)
+	if got, want := purposes(tk.rs), []string{string(a) + " sla_warning→" + notifyAddr}; !slices.Equal(got, want) {
+		t.Fatalf("timers sent %v, want %v", got, want)
+	}
+	e.result(2)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ids) != 5 || !slices.IsSorted(ids) {
+		t.Errorf("queued mail handed to the outbox in the order %v, want 5 in queue order", ids)
+	}
 }

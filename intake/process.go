@@ -45,13 +45,34 @@ func (d *Desk) Process(b *Batch) ([]Result, error) {
 	return all, nil
 }
 
+// after tells Observe of the results of a commit.
 func (d *Desk) after(results []Result) {
-	d.queued(results)
 	for _, r := range results {
 		if d.opts.Observe != nil {
 			d.opts.Observe(r)
 		}
 	}
+}
+
+// update runs fn in one store transaction and, once it is committed,
+// hands the outgoing mail of the results fn returns to the outbox. Commits
+// that queue mail take turns from the start of the transaction to the end
+// of the hand-over: intake and the case timers commit from goroutines of
+// their own, and were one commit's mail handed over before an earlier
+// one's, the outbox could send a case's later mail first.
+func (d *Desk) update(fn func(Tx) ([]Result, error)) ([]Result, error) {
+	d.queueMu.Lock()
+	defer d.queueMu.Unlock()
+	var results []Result
+	err := d.opts.Store.Update(func(tx Tx) (err error) {
+		results, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.queued(results)
+	return results, nil
 }
 
 // queued hands the committed outgoing mail of results to the outbox.
@@ -69,31 +90,26 @@ func (d *Desk) queued(results []Result) {
 var errBatchMismatch = errors.New("mailbox UIDVALIDITY changed under the batch")
 
 func (d *Desk) commit(b *Batch, mails []*Incoming) ([]Result, error) {
-	var results []Result
-	err := d.opts.Store.Update(func(tx Tx) error {
-		results = results[:0]
+	return d.update(func(tx Tx) ([]Result, error) {
 		st, err := tx.Mailbox(b.Folder)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if st == nil || st.UIDValidity != b.UIDValidity {
-			return errBatchMismatch
+			return nil, errBatchMismatch
 		}
 		st.settled(b.Settled)
+		results := make([]Result, 0, len(mails))
 		for _, in := range mails {
 			r, err := d.handleSafe(tx, in)
 			if err != nil {
-				return fmt.Errorf("uid %d: %w", in.UID, err)
+				return nil, fmt.Errorf("uid %d: %w", in.UID, err)
 			}
 			results = append(results, r)
 			st.done(in.UID, d.Destination(r.Outcome))
 		}
-		return tx.PutMailbox(b.Folder, st)
+		return results, tx.PutMailbox(b.Folder, st)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return results, nil
 }
 
 // handleSafe turns a panic while handling one mail into an error, so that

@@ -134,33 +134,32 @@ func (d *Desk) NextTimer() (time.Time, error) {
 // breaches, reminders, automatic closes. It returns what it did, one
 // Result per case acted on.
 func (d *Desk) Tick() ([]Result, error) {
-	var results []Result
-	err := d.opts.Store.Update(func(tx Tx) error {
-		results = results[:0]
+	results, err := d.update(func(tx Tx) ([]Result, error) {
 		ids, err := tx.DueCases(d.now(), 500)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		var results []Result
 		for _, id := range ids {
 			c, err := tx.Case(id)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if c == nil {
 				continue
 			}
 			r := Result{Case: id}
 			if err := d.timer(tx, c, &r); err != nil {
-				return fmt.Errorf("case %s timer: %w", id, err)
+				return nil, fmt.Errorf("case %s timer: %w", id, err)
 			}
 			if err := d.putCase(tx, c); err != nil {
-				return err
+				return nil, err
 			}
 			if r.Reason != "" {
 				results = append(results, r)
 			}
 		}
-		return nil
+		return results, nil
 	})
 	if err != nil {
 		return nil, err
@@ -171,7 +170,6 @@ func (d *Desk) Tick() ([]Result, error) {
 			d.opts.Timer(r)
 		}
 	}
-	d.queued(results)
 	return results, nil
 }
 
