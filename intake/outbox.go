@@ -273,11 +273,11 @@ func (o *Outbox) round(ctx context.Context) (int, time.Time, error) {
 	defer stop()
 	var readErr error
 	for c := range ready {
-		m := c.m
 		if c.readErr != nil {
 			readErr = c.readErr
 			break
 		}
+		m := c.m
 		if ctx.Err() != nil || !serverUp || rec.failed() {
 			break
 		}
