@@ -784,3 +784,68 @@ func firstDiff(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// clockProbe renders the template "clock_probe" by moving the clock on,
+// so that a test sees time pass at a known point of a round.
+type clockProbe struct {
+	intake.Renderer
+	jump func()
+}
+
+func (p clockProbe) Render(name, lang string, data *intake.MailData) (string, string, error) {
+	if name == "clock_probe" {
+		p.jump()
+		return "", "Probe.", nil
+	}
+	return p.Renderer.Render(name, lang, data)
+}
+
+// TestOutboxRoundYieldsToRetry: a round through a queue of several pages
+// stops at the end of a page once a mail it passed over, waiting for its
+// retry, has come due, so that the retry is not put off until the whole
+// queue has gone out; the next round sends it first, then the rest.
+func TestOutboxRoundYieldsToRetry(t *testing.T) {
+	var e *env
+	e = newEnv(t, envOptions{NoOutboxLoop: true, Renderer: func(r intake.Renderer) intake.Renderer {
+		return clockProbe{r, func() { e.clock.Advance(2 * time.Hour) }}
+	}})
+	const n = 250 // a page of 200, then 50
+	must(t, e.db.Update(func(tx intake.Tx) error {
+		for i := range n {
+			m := &intake.Outgoing{To: []string{"alice@acme.example"}, Subject: fmt.Sprintf("mail %d", i),
+				Text: "Hello.", MessageID: newMsgID(), Date: e.clock.Now()}
+			switch i {
+			case 0: // waits for its retry, an hour away
+				m.NextTry, m.Attempts = e.clock.Now().Add(time.Hour), 1
+			case 10: // two hours pass as the round composes it
+				m.Text, m.Later = "", &intake.Later{Template: "clock_probe", Lang: "en", Data: &intake.MailData{}}
+			}
+			if err := tx.Enqueue(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	subjects := func() []string {
+		var out []string
+		for _, s := range e.parseAll(e.smtp.Received()) {
+			out = append(out, s.Subject)
+		}
+		return out
+	}
+	next := e.flush()
+	if got := subjects(); len(got) != 199 || got[0] != "mail 1" || got[198] != "mail 199" {
+		t.Fatalf("first round sent %d mails (%v … %v), want the first page but the waiting mail: 1 … 199", len(got),
+			got[:min(len(got), 1)], got[max(len(got)-1, 0):])
+	}
+	if next.After(e.clock.Now()) {
+		t.Errorf("first round says the next try is at %v, want one already due (now %v)", next, e.clock.Now())
+	}
+	if next := e.flush(); !next.IsZero() {
+		t.Errorf("second round says the next try is at %v, want none (queue empty)", next)
+	}
+	got := subjects()[199:]
+	if len(got) != 51 || got[0] != "mail 0" || got[1] != "mail 200" || got[50] != "mail 249" {
+		t.Errorf("second round sent %d mails %v, want mail 0, then 200 … 249", len(got), got)
+	}
+}

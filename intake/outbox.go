@@ -234,33 +234,28 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 }
 
-// Flush tries every due mail once. It returns when the next try is due
-// (zero when the queue is empty).
-func (o *Outbox) Flush(ctx context.Context) (next time.Time, err error) {
-	for ctx.Err() == nil {
-		sent, next, err := o.round(ctx)
-		if err != nil {
-			o.distrust()
-			return next, err
-		}
-		if sent == 0 {
-			return next, nil
-		}
+// Flush tries every due mail once, going through the queue to its end
+// (mail queued meanwhile included). It returns when the next try is due:
+// zero when the queue is empty, already past when a mail came due during
+// the round.
+func (o *Outbox) Flush(ctx context.Context) (time.Time, error) {
+	next, err := o.round(ctx)
+	if err != nil {
+		o.distrust()
 	}
-	return time.Time{}, nil
+	return next, err
 }
 
-// round goes once through the queue, sending the due mails; it returns how
-// many were sent and the earliest retry time of those that were not.
+// round goes once through the queue, sending the due mails; it returns the
+// earliest retry time of those that were not.
 //
 // Delivered mail is removed from the queue by a group commit running
 // beside the sends: each transaction takes the mails delivered within
 // recordWindow. A crash can thus re-send only the mails of one window, and
 // delivery never waits for the disk.
-func (o *Outbox) round(ctx context.Context) (int, time.Time, error) {
+func (o *Outbox) round(ctx context.Context) (time.Time, error) {
 	var (
 		next     time.Time
-		sent     int
 		serverUp = true
 	)
 	later := func(t time.Time) {
@@ -302,7 +297,6 @@ func (o *Outbox) round(ctx context.Context) (int, time.Time, error) {
 		}
 		switch {
 		case err == nil:
-			sent++
 			rec.done(m)
 			o.forget(m.ID)
 			o.log.Debug("mail delivered", "case", m.Case, "purpose", m.Purpose, "message_id", m.MessageID)
@@ -326,7 +320,7 @@ func (o *Outbox) round(ctx context.Context) (int, time.Time, error) {
 				"attempt", m.Attempts, "next_try", m.NextTry.Format(time.RFC3339), "err", err)
 		}
 	}
-	return sent, next, errors.Join(readErr, rec.close())
+	return next, errors.Join(readErr, rec.close())
 }
 
 // composed is a queued mail and its wire form.
@@ -365,11 +359,9 @@ func (o *Outbox) composeAhead() (<-chan composed, func()) {
 	go func() {
 		defer close(done)
 		defer close(ready)
-		waiting := make(map[CaseID]bool) // cases with a mail not due
-		var after uint64                 // the last mail given
-		var retry time.Time              // the earliest try of a mail not due
-		for retry.IsZero() || o.opts.Now().Before(retry) {
-			page, err := o.pending(after)
+		w := walk{now: o.opts.Now, waiting: make(map[CaseID]bool)}
+		for w.goOn() {
+			page, err := o.pending(w.after)
 			if err != nil {
 				give(composed{readErr: err})
 				return
@@ -378,17 +370,8 @@ func (o *Outbox) composeAhead() (<-chan composed, func()) {
 				return
 			}
 			for _, m := range page {
-				after = m.ID
-				c := composed{m: m, due: !m.NextTry.After(o.opts.Now())}
-				switch {
-				case m.Case != "" && waiting[m.Case]:
-					c.blocked = true
-				case !c.due:
-					waiting[m.Case] = m.Case != ""
-					if retry.IsZero() || m.NextTry.Before(retry) {
-						retry = m.NextTry
-					}
-				default:
+				c := w.take(m)
+				if c.due && !c.blocked {
 					var full *Outgoing
 					if full, c.err = o.expand(m); c.err == nil {
 						c.data, c.err = o.opts.Sender.Compose(full)
@@ -402,6 +385,35 @@ func (o *Outbox) composeAhead() (<-chan composed, func()) {
 	}()
 	return ready, func() { close(quit); <-done }
 }
+
+// walk is where a round stands in the queue.
+type walk struct {
+	now     func() time.Time
+	after   uint64          // the last mail taken
+	waiting map[CaseID]bool // cases with a mail not due
+	retry   time.Time       // the earliest try of a mail not due
+}
+
+// take marks m due or not, and blocked when an earlier mail of its case
+// is not due.
+func (w *walk) take(m *Outgoing) composed {
+	w.after = m.ID
+	c := composed{m: m, due: !m.NextTry.After(w.now())}
+	switch {
+	case m.Case != "" && w.waiting[m.Case]:
+		c.blocked = true
+	case !c.due:
+		w.waiting[m.Case] = m.Case != ""
+		if w.retry.IsZero() || m.NextTry.Before(w.retry) {
+			w.retry = m.NextTry
+		}
+	}
+	return c
+}
+
+// goOn reports whether the round reads another page: not once a mail it
+// passed over has come due (the next round, from the start, sends it).
+func (w *walk) goOn() bool { return w.retry.IsZero() || w.now().Before(w.retry) }
 
 // expand returns m ready to compose: its text rendered (Later), read back
 // from the case message that records it (TextSeq), or the case message it

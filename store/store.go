@@ -67,10 +67,10 @@ const releaseEvery = 50 * time.Millisecond
 
 // initialMmapSize is the size of bbolt's first mapping of the file when it
 // is opened for writing: address space only (pages count in the resident
-// set when touched). Its default
-// starts at 32 KiB and doubles; every remap during a write copies the
-// transaction's pages out of the old mapping first, 12 ms for the first
-// batches of a new store and again at every doubling after.
+// set when touched). Its default starts at 32 KiB and doubles; every remap
+// during a write copies the transaction's pages out of the old mapping
+// first, 12 ms for the first batches of a new store and again at every
+// doubling after.
 const initialMmapSize = 1 << 30
 
 // Options for Open.
