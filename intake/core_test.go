@@ -758,11 +758,7 @@ func TestOutboxPagesKeepCaseOrder(t *testing.T) {
 	if next := e.flush(); !next.Equal(retryAt) {
 		t.Errorf("round says the next try is due at %v, want %v", next, retryAt)
 	}
-	var got []string
-	for _, s := range e.parseAll(e.smtp.Received()) {
-		got = append(got, s.Subject)
-	}
-	if !slices.Equal(got, want) {
+	if got := e.sentSubjects(); !slices.Equal(got, want) {
 		t.Errorf("sent %d mails, want %d in queue order; first difference at %d", len(got), len(want),
 			firstDiff(got, want))
 	}
@@ -826,15 +822,8 @@ func TestOutboxRoundYieldsToRetry(t *testing.T) {
 		}
 		return nil
 	}))
-	subjects := func() []string {
-		var out []string
-		for _, s := range e.parseAll(e.smtp.Received()) {
-			out = append(out, s.Subject)
-		}
-		return out
-	}
 	next := e.flush()
-	if got := subjects(); len(got) != 199 || got[0] != "mail 1" || got[198] != "mail 199" {
+	if got := e.sentSubjects(); len(got) != 199 || got[0] != "mail 1" || got[198] != "mail 199" {
 		t.Fatalf("first round sent %d mails (%v … %v), want the first page but the waiting mail: 1 … 199", len(got),
 			got[:min(len(got), 1)], got[max(len(got)-1, 0):])
 	}
@@ -844,7 +833,7 @@ func TestOutboxRoundYieldsToRetry(t *testing.T) {
 	if next := e.flush(); !next.IsZero() {
 		t.Errorf("second round says the next try is at %v, want none (queue empty)", next)
 	}
-	got := subjects()[199:]
+	got := e.sentSubjects()[199:]
 	if len(got) != 51 || got[0] != "mail 0" || got[1] != "mail 200" || got[50] != "mail 249" {
 		t.Errorf("second round sent %d mails %v, want mail 0, then 200 … 249", len(got), got)
 	}

@@ -520,6 +520,16 @@ func (e *env) waitSent(n int) []sent {
 }
 
 // sentAll returns what the sink holds once the outbox is empty.
+// sentSubjects lists the subjects of every mail the server has received
+// so far, in order (without waiting for the queue to empty).
+func (e *env) sentSubjects() []string {
+	var out []string
+	for _, s := range e.parseAll(e.smtp.Received()) {
+		out = append(out, s.Subject)
+	}
+	return out
+}
+
 func (e *env) sentAll() []sent {
 	e.t.Helper()
 	e.waitQueueEmpty()
